@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// trustgate command line: `serve`, `check`.
+import { Command, Option } from 'commander';
+import { runCheck } from './commands/check.js';
+
+const program = new Command()
+  .name('trustgate')
+  .description('A Docker Registry v2 proxy that serves only manifests signed with Docker Content Trust');
+
+program
+  .command('check')
+  .description('resolve one tag through Notary and print the signed digest docker pull would use')
+  .argument('<image-ref>', 'e.g. alpine:3.20 or registry.example.com/team/app:1.0')
+  .option('--notary <url>', 'Notary server (default: notary.docker.io for Docker Hub, else https://<registry>)')
+  .option('--ca <file>', 'extra CA certificates (PEM) for the Notary server TLS')
+  .option('--pin-key <id>', 'pin a root key ID (as root.json lists it, or as docker trust inspect shows it); repeatable', collect, [])
+  .option('--pin-ca <file>', 'pin a CA (PEM) that must have issued the root certificate')
+  .option('--user <name>', 'Notary user name (password from TRUSTGATE_NOTARY_PASSWORD)')
+  .addOption(new Option('--json', 'print the result as JSON'))
+  .action(async (ref: string, opts) => {
+    process.exitCode = await runCheck(ref, opts, {
+      out: (l) => process.stdout.write(l + '\n'),
+      err: (l) => process.stderr.write(l + '\n'),
+    });
+  });
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,202 @@
+// One error module for the whole project (python-tuf exceptions.py, sigstore error.ts).
+// Every error carries a stable literal `code`; tests assert class + code, never messages.
+// Families:
+//   RepositoryError  — trust data from a repository failed verification (untrusted input)
+//   NotSignedError   — trust data verified, but it does not sign what was asked for
+//   TransportError   — a server could not be reached or answered outside the protocol
+//   ConfigError      — the operator's configuration or command line is wrong
+
+export abstract class TrustgateError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+// ---- untrusted repository data -------------------------------------------------------------
+
+export type RepositoryErrorCode =
+  | 'METADATA_MALFORMED'
+  | 'WRONG_TYPE'
+  | 'SIGNATURE_THRESHOLD'
+  | 'KEY_ID_MISMATCH'
+  | 'ROLLBACK'
+  | 'EXPIRED'
+  | 'LENGTH_OR_HASH_MISMATCH'
+  | 'TOO_LARGE'
+  | 'CERTIFICATE_INVALID'
+  | 'PINNING_FAILED'
+  | 'ROOT_ROTATION_FAILED'
+  | 'DELEGATION_INVALID';
+
+export abstract class RepositoryError extends TrustgateError {
+  abstract override readonly code: RepositoryErrorCode;
+  /** The TUF role whose metadata failed, when known. */
+  readonly role: string | undefined;
+  constructor(role: string | undefined, message: string, options?: { cause?: unknown }) {
+    super(role ? `${role}: ${message}` : message, options);
+    this.role = role;
+  }
+}
+
+/** Not JSON, wrong shape, wrong types, non-integer or out-of-range numbers, too deep. */
+export class DeserializationError extends RepositoryError {
+  readonly code = 'METADATA_MALFORMED' as const;
+}
+
+/** `_type` is not the type of the role being loaded. */
+export class WrongTypeError extends RepositoryError {
+  readonly code = 'WRONG_TYPE' as const;
+}
+
+/** Fewer distinct valid signatures than the role's threshold. */
+export class UnsignedMetadataError extends RepositoryError {
+  readonly code = 'SIGNATURE_THRESHOLD' as const;
+}
+
+/** A signature names a key whose content does not hash to that ID (notary ErrInvalidKeyID). */
+export class KeyIdMismatchError extends RepositoryError {
+  readonly code = 'KEY_ID_MISMATCH' as const;
+}
+
+/** A version lower than one already trusted: a rollback. */
+export class BadVersionError extends RepositoryError {
+  readonly code = 'ROLLBACK' as const;
+  constructor(
+    role: string,
+    readonly version: number,
+    readonly minimum: number,
+  ) {
+    super(role, `version ${version} is lower than the trusted version ${minimum} (rollback)`);
+  }
+}
+
+/** Metadata past its `expires` at the reference time: a freeze. */
+export class ExpiredMetadataError extends RepositoryError {
+  readonly code = 'EXPIRED' as const;
+  constructor(
+    role: string,
+    readonly expires: Date,
+  ) {
+    super(role, `trust data expired at ${expires.toISOString()}`);
+  }
+}
+
+/** Bytes do not match the length/hashes their parent signed: mix-and-match or tampering. */
+export class LengthOrHashMismatchError extends RepositoryError {
+  readonly code = 'LENGTH_OR_HASH_MISMATCH' as const;
+}
+
+/** A remote file exceeded the size its parent allows (or the configured cap). */
+export class FileTooLargeError extends RepositoryError {
+  readonly code = 'TOO_LARGE' as const;
+}
+
+/** A root certificate is unusable: CN/GUN mismatch, expired, SHA-1 signed, weak RSA, unparsable. */
+export class CertificateError extends RepositoryError {
+  readonly code = 'CERTIFICATE_INVALID' as const;
+}
+
+/** The root does not match the configured trust pinning (or TOFU is disabled). */
+export class TrustPinningError extends RepositoryError {
+  readonly code = 'PINNING_FAILED' as const;
+}
+
+/** A new root is not signed by the previous root's keys at the previous threshold. */
+export class RootRotationError extends RepositoryError {
+  readonly code = 'ROOT_ROTATION_FAILED' as const;
+}
+
+/** A delegation is not a direct child of its delegator, or its name/keys are invalid. */
+export class DelegationError extends RepositoryError {
+  readonly code = 'DELEGATION_INVALID' as const;
+}
+
+// ---- verified, but not signed ---------------------------------------------------------------
+
+export abstract class NotSignedError extends TrustgateError {
+  abstract override readonly code: 'NOT_SIGNED' | 'NO_TRUST_DATA';
+}
+
+/** The tag is not in `targets/releases` or `targets` (or only in another delegation). */
+export class TagNotSignedError extends NotSignedError {
+  readonly code = 'NOT_SIGNED' as const;
+  constructor(
+    readonly gun: string,
+    readonly tag: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${gun}:${tag} is not signed: ${reason}`, options);
+  }
+}
+
+/** The Notary server has no trust data at all for the repository. */
+export class NoTrustDataError extends NotSignedError {
+  readonly code = 'NO_TRUST_DATA' as const;
+  constructor(readonly gun: string) {
+    super(`no trust data for ${gun}`);
+  }
+}
+
+// ---- transport -----------------------------------------------------------------------------
+
+export type TransportErrorCode = 'UNREACHABLE' | 'TIMEOUT' | 'HTTP_STATUS' | 'AUTH_FAILED';
+
+export abstract class TransportError extends TrustgateError {
+  abstract override readonly code: TransportErrorCode;
+  constructor(
+    readonly url: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** DNS, connect, TLS or reset: the server could not be talked to. */
+export class UnreachableError extends TransportError {
+  readonly code = 'UNREACHABLE' as const;
+}
+
+/** A connect, headers or idle-body timeout. */
+export class TimeoutError extends TransportError {
+  readonly code = 'TIMEOUT' as const;
+}
+
+/** The server answered with a status the protocol does not allow here. */
+export class HttpStatusError extends TransportError {
+  readonly code = 'HTTP_STATUS' as const;
+  constructor(
+    url: string,
+    readonly status: number,
+    message?: string,
+  ) {
+    super(url, message ?? `${redactUrl(url)} answered HTTP ${status}`);
+  }
+}
+
+/** Credentials were refused, or a token could not be obtained. */
+export class AuthError extends TransportError {
+  readonly code = 'AUTH_FAILED' as const;
+}
+
+// ---- configuration -------------------------------------------------------------------------
+
+export class ConfigError extends TrustgateError {
+  readonly code = 'CONFIG_INVALID' as const;
+}
+
+/** Strip userinfo and query from a URL before it goes into a message or a log line. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    return u.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}

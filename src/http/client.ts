@@ -1,0 +1,125 @@
+// Outbound HTTP for every upstream (Notary, registries, token realms): undici with bounded time and
+// bounded bodies. One client per upstream, so each has its own TLS trust roots and connection pool.
+
+import { rootCertificates } from 'node:tls';
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { TimeoutError, UnreachableError, redactUrl, type TransportError } from '../errors.js';
+
+export interface HttpClientOptions {
+  /** Extra trust roots (PEM) added to the system roots for this upstream's TLS. */
+  readonly ca?: string | undefined;
+  readonly connectTimeoutMs?: number;
+  /** Time allowed for the response headers after the request is sent. */
+  readonly headersTimeoutMs?: number;
+  /** Longest silence allowed between body chunks. */
+  readonly bodyIdleTimeoutMs?: number;
+  /** Deadline for a whole bounded read (`getBuffered`). */
+  readonly totalTimeoutMs?: number;
+}
+
+export interface BufferedResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
+
+export interface GetOptions {
+  readonly headers?: Record<string, string | string[]>;
+  /** Largest acceptable body; more is refused while reading. */
+  readonly maxBytes: number;
+  /** The error to throw when the body exceeds `maxBytes` (callers decide whose fault it is). */
+  readonly tooLarge: (limit: number) => Error;
+  readonly method?: 'GET' | 'HEAD';
+}
+
+export const DEFAULT_TIMEOUTS = {
+  connectTimeoutMs: 5_000,
+  headersTimeoutMs: 15_000,
+  bodyIdleTimeoutMs: 15_000,
+  totalTimeoutMs: 30_000,
+} as const;
+
+export class HttpClient {
+  readonly dispatcher: Dispatcher;
+  private readonly totalTimeoutMs: number;
+
+  constructor(opts: HttpClientOptions = {}) {
+    const t = { ...DEFAULT_TIMEOUTS, ...stripUndefined(opts) };
+    this.totalTimeoutMs = t.totalTimeoutMs;
+    this.dispatcher = new Agent({
+      connect: {
+        timeout: t.connectTimeoutMs,
+        ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
+      },
+      headersTimeout: t.headersTimeoutMs,
+      bodyTimeout: t.bodyIdleTimeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  /** GET (or HEAD) and read the whole body, refusing more than `maxBytes`. Never follows redirects. */
+  async getBuffered(url: string, opts: GetOptions): Promise<BufferedResponse> {
+    const signal = AbortSignal.timeout(this.totalTimeoutMs);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method: opts.method ?? 'GET',
+        headers: opts.headers ?? {},
+        dispatcher: this.dispatcher,
+        signal,
+      });
+    } catch (err) {
+      throw toTransportError(url, err);
+    }
+    const declared = Number(res.headers['content-length']);
+    if (Number.isFinite(declared) && declared > opts.maxBytes) {
+      res.body.destroy();
+      throw opts.tooLarge(opts.maxBytes);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > opts.maxBytes) break;
+        chunks.push(chunk as Buffer);
+      }
+    } catch (err) {
+      throw toTransportError(url, err);
+    }
+    if (size > opts.maxBytes) {
+      res.body.destroy();
+      throw opts.tooLarge(opts.maxBytes);
+    }
+    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks, size) };
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Map undici/system failures onto the transport error family. */
+export function toTransportError(url: string, err: unknown): TransportError {
+  const where = redactUrl(url);
+  if (
+    err instanceof undiciErrors.ConnectTimeoutError ||
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+  ) {
+    return new TimeoutError(url, `${where} did not answer in time`, { cause: err });
+  }
+  const code = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : '';
+  const detail = code || (err instanceof Error ? err.message : String(err));
+  return new UnreachableError(url, `${where} is unreachable (${detail})`, { cause: err });
+}
+
+/** First value of a header that may repeat. */
+export function headerValue(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h[0] : h;
+}
