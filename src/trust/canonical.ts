@@ -24,17 +24,59 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Parse untrusted JSON bytes. Throws DeserializationError (with `role` for context) on anything odd. */
 export function parseJson(bytes: Uint8Array, role?: string): JsonValue {
+  return parseJsonDocument(bytes, role).value;
+}
+
+export interface JsonDocument {
+  readonly value: JsonValue;
+  /**
+   * The canonical encoding of an object or array parsed from this document. When its source bytes
+   * already are canonical (as notary writes `signed`), they are returned as they are — no re-encoding.
+   */
+  canonicalBytesOf(container: JsonObject | JsonValue[]): Buffer;
+}
+
+interface Span {
+  readonly start: number;
+  readonly end: number;
+  readonly canonical: boolean;
+}
+
+export function parseJsonDocument(bytes: Uint8Array, role?: string): JsonDocument {
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch (cause) {
     throw new DeserializationError(role, 'metadata is not valid UTF-8', { cause });
   }
-  return new Parser(text, role).parseDocument();
+  const parser = new Parser(text, role);
+  const value = parser.parseDocument();
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ascii = text.length === buf.length;
+  const byteOffset = (charOffset: number) => (ascii ? charOffset : Buffer.byteLength(text.slice(0, charOffset), 'utf8'));
+  return {
+    value,
+    canonicalBytesOf(container) {
+      const span = parser.spans.get(container);
+      if (span?.canonical) return buf.subarray(byteOffset(span.start), byteOffset(span.end));
+      return canonicalBytes(container);
+    },
+  };
 }
+
+// in a string, these need the careful path: escapes, control characters, and U+2028/U+2029
+const STRING_SPECIAL = /[\\\x00-\x1f\u2028\u2029]/;
+
+// Spans are kept only near the top (document → envelope → `signed`): that is all callers ask for,
+// and recording every container would cost more than the parse itself.
+const SPAN_DEPTH = 2;
 
 class Parser {
   private pos = 0;
+  /** Counts non-canonical features seen so far; a container is canonical if it did not move. */
+  private dirty = 0;
+  readonly spans = new WeakMap<object, Span>();
+
   constructor(
     private readonly text: string,
     private readonly role: string | undefined,
@@ -53,12 +95,14 @@ class Parser {
 
   private skipWhitespace(): void {
     const t = this.text;
-    let p = this.pos;
+    const start = this.pos;
+    let p = start;
     for (;;) {
       const c = t.charCodeAt(p);
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) p++;
       else break;
     }
+    if (p !== start) this.dirty++;
     this.pos = p;
   }
 
@@ -92,19 +136,25 @@ class Parser {
 
   private parseObject(depth: number): JsonObject {
     if (depth > MAX_DEPTH) this.fail(`nesting deeper than ${MAX_DEPTH}`);
+    const start = this.pos;
+    const dirtyAtStart = this.dirty;
     this.pos++; // {
     const obj = Object.create(null) as JsonObject;
     this.skipWhitespace();
     if (this.text.charCodeAt(this.pos) === 0x7d) {
       this.pos++;
+      if (depth <= SPAN_DEPTH) this.spans.set(obj, { start, end: this.pos, canonical: this.dirty === dirtyAtStart });
       return obj;
     }
+    let previous: string | undefined;
     for (;;) {
       this.skipWhitespace();
       if (this.text.charCodeAt(this.pos) !== 0x22) this.fail('expected a string key');
       const key = this.parseString();
       // encoding/json keeps the last duplicate; refusing is safer and no notary signer emits them
       if (Object.hasOwn(obj, key)) this.fail(`duplicate key ${JSON.stringify(key)}`);
+      if (previous !== undefined && compareUtf8(previous, key) >= 0) this.dirty++;
+      previous = key;
       this.skipWhitespace();
       if (this.text.charCodeAt(this.pos) !== 0x3a) this.fail("expected ':'");
       this.pos++;
@@ -117,6 +167,7 @@ class Parser {
       }
       if (c === 0x7d) {
         this.pos++;
+        if (depth <= SPAN_DEPTH) this.spans.set(obj, { start, end: this.pos, canonical: this.dirty === dirtyAtStart });
         return obj;
       }
       this.fail("expected ',' or '}'");
@@ -125,11 +176,14 @@ class Parser {
 
   private parseArray(depth: number): JsonValue[] {
     if (depth > MAX_DEPTH) this.fail(`nesting deeper than ${MAX_DEPTH}`);
+    const start = this.pos;
+    const dirtyAtStart = this.dirty;
     this.pos++; // [
     const arr: JsonValue[] = [];
     this.skipWhitespace();
     if (this.text.charCodeAt(this.pos) === 0x5d) {
       this.pos++;
+      if (depth <= SPAN_DEPTH) this.spans.set(arr, { start, end: this.pos, canonical: this.dirty === dirtyAtStart });
       return arr;
     }
     for (;;) {
@@ -142,6 +196,7 @@ class Parser {
       }
       if (c === 0x5d) {
         this.pos++;
+        if (depth <= SPAN_DEPTH) this.spans.set(arr, { start, end: this.pos, canonical: this.dirty === dirtyAtStart });
         return arr;
       }
       this.fail("expected ',' or ']'");
@@ -183,7 +238,23 @@ class Parser {
 
   private parseString(): string {
     const t = this.text;
-    let p = this.pos + 1; // after the opening quote
+    const from = this.pos + 1; // after the opening quote
+    const close = t.indexOf('"', from);
+    if (close < 0) {
+      this.pos = t.length;
+      this.fail('unterminated string');
+    }
+    const simple = t.slice(from, close);
+    if (!STRING_SPECIAL.test(simple)) {
+      this.pos = close + 1;
+      return simple;
+    }
+    return this.parseStringSlowly(from);
+  }
+
+  private parseStringSlowly(from: number): string {
+    const t = this.text;
+    let p = from;
     let out = '';
     let chunkStart = p;
     for (;;) {
@@ -207,6 +278,7 @@ class Parser {
         this.pos = p;
         this.fail('control character in string');
       }
+      if (c === 0x2028 || c === 0x2029) this.dirty++; // the canonical form escapes these
       p++;
     }
   }
@@ -214,6 +286,8 @@ class Parser {
   /** Decode one escape starting at the backslash at `p`; return the position after it. */
   private parseEscape(p: number, emit: (s: string) => void): number {
     const e = this.text.charCodeAt(p + 1);
+    // only \" and \\ (and \u2028, \u2029) survive canonical encoding unchanged
+    if (e !== 0x22 && e !== 0x5c && !(e === 0x75 && /^202[89]$/.test(this.text.slice(p + 2, p + 6)))) this.dirty++;
     switch (e) {
       case 0x22:
         emit('"');
@@ -265,42 +339,32 @@ export function canonicalBytes(value: JsonValue): Buffer {
 }
 
 export function canonicalString(value: JsonValue): string {
-  const parts: string[] = [];
-  encode(value, parts);
-  return parts.join('');
-}
-
-function encode(value: JsonValue, out: string[]): void {
-  if (value === null) {
-    out.push('null');
-  } else if (typeof value === 'string') {
-    out.push(quote(value));
-  } else if (typeof value === 'number') {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return quote(value);
+  if (typeof value === 'number') {
     // the parser admits safe integers only; values built in code must respect the same rule
     if (!Number.isSafeInteger(value) || Object.is(value, -0)) {
       throw new DeserializationError(undefined, `cannot encode non-integer number ${value}`);
     }
-    out.push(String(value));
-  } else if (typeof value === 'boolean') {
-    out.push(value ? 'true' : 'false');
-  } else if (Array.isArray(value)) {
-    out.push('[');
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out.push(',');
-      encode(value[i] as JsonValue, out);
-    }
-    out.push(']');
-  } else {
-    out.push('{');
-    const keys = sortedKeys(value);
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] as string;
-      if (i > 0) out.push(',');
-      out.push(quote(k), ':');
-      encode(value[k] as JsonValue, out);
-    }
-    out.push('}');
+    return String(value);
   }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += canonicalString(value[i] as JsonValue);
+    }
+    return out + ']';
+  }
+  let out = '{';
+  const keys = sortedKeys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if (i > 0) out += ',';
+    out += quote(k) + ':' + canonicalString(value[k] as JsonValue);
+  }
+  return out + '}';
 }
 
 // Only `\`, `"`, U+2028 and U+2029 are escaped (docker/go canonical/json encodeState.string).
@@ -316,12 +380,14 @@ function quote(s: string): string {
   );
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const SURROGATE_OR_ABOVE = /[\ud800-\uffff]/;
 
-/** Keys in the order Go sorts map keys: by UTF-8 bytes (not by UTF-16 code units). */
+/** Go orders map keys by UTF-8 bytes; UTF-16 order differs only once surrogates are involved. */
+function compareUtf8(a: string, b: string): number {
+  if (!SURROGATE_OR_ABOVE.test(a) && !SURROGATE_OR_ABOVE.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
 function sortedKeys(obj: JsonObject): string[] {
-  const keys = Object.keys(obj);
-  if (keys.length < 2) return keys;
-  if (!keys.some((k) => NON_ASCII.test(k))) return keys.sort();
-  return keys.sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+  return Object.keys(obj).sort(compareUtf8);
 }

@@ -4,7 +4,7 @@
 // basic constraints, extended key usage) — fields node:crypto does not expose on Node 20;
 // node:crypto's X509Certificate supplies the public key and checks issuer signatures.
 
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import {
   BasicConstraints,
@@ -14,7 +14,7 @@ import {
   id_ce_extKeyUsage,
 } from '@peculiar/asn1-x509';
 import { CertificateError } from '../errors.js';
-import { makePublicKey, type PublicKey } from './keys.js';
+import { makePublicKey, publicKeyFromSpki, type PublicKey } from './keys.js';
 import { decodePemCertificates, encodePemCertificate, PemError } from './pem.js';
 
 const OID_COMMON_NAME = '2.5.4.3';
@@ -31,6 +31,9 @@ const DAY_MS = 86_400_000;
 
 export interface CertInfo {
   readonly der: Buffer;
+  /** The subject public key. */
+  readonly publicKey: KeyObject;
+  /** node:crypto's view, built on first use (it is costly and only chain checks need it). */
   readonly x509: X509Certificate;
   readonly commonName: string;
   readonly notBefore: Date;
@@ -40,7 +43,22 @@ export interface CertInfo {
   readonly extendedKeyUsage: readonly string[] | undefined;
 }
 
+const parsedCache = new Map<string, CertInfo>();
+const PARSED_CACHE_MAX = 512;
+
+export function clearCertificateCache(): void {
+  parsedCache.clear();
+}
+
+/**
+ * Parse a DER certificate. Results are cached by content (a pure function of the bytes): the same
+ * root and delegation certificates are re-verified on every refresh.
+ */
 export function parseCertificate(der: Buffer, role = 'root'): CertInfo {
+  const cacheKey = der.toString('latin1');
+  const cached = parsedCache.get(cacheKey);
+  if (cached) return cached;
+  let info: CertInfo;
   try {
     const cert = AsnConvert.parse(der, Certificate);
     const tbs = cert.tbsCertificate;
@@ -53,9 +71,14 @@ export function parseCertificate(der: Buffer, role = 'root'): CertInfo {
       if (ext.extnID === id_ce_basicConstraints) isCA = AsnConvert.parse(ext.extnValue, BasicConstraints).cA;
       if (ext.extnID === id_ce_extKeyUsage) extendedKeyUsage = [...AsnConvert.parse(ext.extnValue, ExtendedKeyUsage)];
     }
-    return {
+    const spki = Buffer.from(AsnConvert.serialize(tbs.subjectPublicKeyInfo));
+    let x509: X509Certificate | undefined;
+    info = {
       der,
-      x509: new X509Certificate(der),
+      publicKey: publicKeyFromSpki(spki),
+      get x509() {
+        return (x509 ??= new X509Certificate(der));
+      },
       commonName,
       notBefore: tbs.validity.notBefore.getTime(),
       notAfter: tbs.validity.notAfter.getTime(),
@@ -66,6 +89,9 @@ export function parseCertificate(der: Buffer, role = 'root'): CertInfo {
   } catch (cause) {
     throw new CertificateError(role, 'certificate cannot be parsed', { cause });
   }
+  if (parsedCache.size >= PARSED_CACHE_MAX) parsedCache.delete(parsedCache.keys().next().value as string);
+  parsedCache.set(cacheKey, info);
+  return info;
 }
 
 /** notary utils.ValidateCertificate: window sane, not SHA-1, RSA >= 2048, and (optionally) in date. */
@@ -75,7 +101,7 @@ export function validateCertificate(c: CertInfo, now: Date, checkExpiry: boolean
   if (WEAK_SIGNATURE_ALGORITHMS.has(c.signatureAlgorithm)) {
     throw new CertificateError(role, `certificate ${name} is signed with a SHA-1 (or weaker) algorithm`);
   }
-  const key = c.x509.publicKey;
+  const key = c.publicKey;
   if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
     throw new CertificateError(role, `certificate ${name} has an RSA key shorter than ${MIN_RSA_BITS} bits`);
   }
@@ -118,7 +144,7 @@ export function certBundleOf(pem: Buffer): CertBundle | undefined {
  * writes it. Its ID is what root signatures must name. Undefined for keys other than RSA and ECDSA.
  */
 export function bundleToKey(leaf: CertInfo, intermediates: readonly CertInfo[]): PublicKey | undefined {
-  const type = leaf.x509.publicKey.asymmetricKeyType;
+  const type = leaf.publicKey.asymmetricKeyType;
   const keyType = type === 'rsa' ? 'rsa-x509' : type === 'ec' ? 'ecdsa-x509' : undefined;
   if (!keyType) return undefined;
   const pem = [leaf, ...intermediates].map((c) => encodePemCertificate(c.der)).join('');

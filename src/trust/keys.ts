@@ -11,10 +11,11 @@
 // The canonical ID of an x509 key is the ID of its bare public key (type without "-x509", public =
 // SPKI of the leaf): that is what `docker trust inspect` and `notary key list` show, and what users pin.
 
-import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { DeserializationError } from '../errors.js';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { CertificateError, DeserializationError } from '../errors.js';
+import { clearCertificateCache, parseCertificate } from './certs.js';
 import { canonicalBytes, type JsonValue } from './canonical.js';
-import { decodePemCertificates } from './pem.js';
+import { decodePemCertificates, PemError } from './pem.js';
 
 export const KNOWN_KEY_TYPES = ['ecdsa', 'ecdsa-x509', 'ed25519', 'rsa', 'rsa-x509'] as const;
 
@@ -54,56 +55,96 @@ export function makePublicKey(keyType: string, publicBytes: Buffer): PublicKey {
  */
 export function canonicalKeyId(key: PublicKey): string | undefined {
   if (!key.keyType.endsWith('-x509')) return key.id;
-  const certs = tryDecodeCertificates(key.publicBytes);
-  const leaf = certs?.[0];
-  if (!leaf) return undefined;
-  const spki = leaf.publicKey.export({ format: 'der', type: 'spki' });
-  const bareType = leaf.publicKey.asymmetricKeyType === 'rsa' ? 'rsa' : leaf.publicKey.asymmetricKeyType === 'ec' ? 'ecdsa' : undefined;
+  const k = verifyingKeyOf(key);
+  if (!k) return undefined;
+  const spki = k.key.export({ format: 'der', type: 'spki' });
+  const bareType = k.type === 'rsa' ? 'rsa' : k.type === 'ec' ? 'ecdsa' : undefined;
   return bareType ? keyIdOf(bareType, spki) : undefined;
 }
 
-function tryDecodeCertificates(pem: Buffer): X509Certificate[] | undefined {
-  try {
-    return decodePemCertificates(pem).map((der) => new X509Certificate(der));
-  } catch {
-    return undefined; // callers treat an unusable certificate as a key that verifies nothing
-  }
+export interface VerifyingKey {
+  readonly key: KeyObject;
+  readonly type: string | undefined;
+  readonly namedCurve: string | undefined;
+  readonly modulusLength: number | undefined;
 }
 
-const keyObjectCache = new WeakMap<PublicKey, KeyObject | null>();
+const keyCache = new Map<string, VerifyingKey | null>();
+const KEY_CACHE_MAX = 1024;
 
 /**
  * The node:crypto key behind a TUF key, or null when the key cannot verify anything (unknown type,
  * unparsable bytes). Mirrors notary verifiers.go: x509 keys use the first certificate's public key.
+ * Cached by content: the same keys are used on every refresh.
  */
 export function keyObjectOf(key: PublicKey): KeyObject | null {
-  const cached = keyObjectCache.get(key);
+  return verifyingKeyOf(key)?.key ?? null;
+}
+
+export function verifyingKeyOf(key: PublicKey): VerifyingKey | null {
+  const cacheKey = `${key.keyType} ${key.publicBytes.toString('base64')}`;
+  const cached = keyCache.get(cacheKey);
   if (cached !== undefined) return cached;
-  let result: KeyObject | null = null;
+  let k: KeyObject | null = null;
   try {
     switch (key.keyType) {
       case 'ecdsa':
       case 'rsa':
-        result = createPublicKey({ key: key.publicBytes, format: 'der', type: 'spki' });
+        k = publicKeyFromSpki(key.publicBytes);
         break;
       case 'ecdsa-x509':
       case 'rsa-x509': {
         const ders = decodePemCertificates(key.publicBytes);
-        result = ders[0] ? new X509Certificate(ders[0]).publicKey : null;
+        k = ders[0] ? parseCertificate(ders[0], 'key').publicKey : null;
         break;
       }
       case 'ed25519':
-        result =
+        k =
           key.publicBytes.length === 32
             ? createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: key.publicBytes.toString('base64url') }, format: 'jwk' })
             : null;
         break;
       default:
-        result = null;
+        k = null;
     }
-  } catch {
-    result = null; // malformed key material: the key simply verifies nothing (notary ErrInvalid)
+  } catch (err) {
+    if (!isKeyParseError(err)) throw err;
+    k = null; // malformed key material: the key simply verifies nothing (notary ErrInvalid)
   }
-  keyObjectCache.set(key, result);
+  const details = k?.asymmetricKeyDetails;
+  const result = k && { key: k, type: k.asymmetricKeyType, namedCurve: details?.namedCurve, modulusLength: details?.modulusLength };
+  if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string);
+  keyCache.set(cacheKey, result);
   return result;
+}
+
+// SubjectPublicKeyInfo prefixes of uncompressed NIST curve points: key material after them is the
+// point itself, which node:crypto imports about twice as fast as JWK than through its DER decoder
+const EC_SPKI_PREFIXES: [Buffer, string, number][] = [
+  [Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), 'P-256', 32],
+  [Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'), 'P-384', 48],
+];
+
+/** A public key from DER SubjectPublicKeyInfo (any algorithm node:crypto knows). */
+export function publicKeyFromSpki(spki: Buffer): KeyObject {
+  for (const [prefix, crv, size] of EC_SPKI_PREFIXES) {
+    if (spki.length === prefix.length + 1 + 2 * size && spki.subarray(0, prefix.length).equals(prefix) && spki[prefix.length] === 0x04) {
+      const point = spki.subarray(prefix.length + 1);
+      const x = point.subarray(0, size).toString('base64url');
+      const y = point.subarray(size).toString('base64url');
+      return createPublicKey({ key: { kty: 'EC', crv, x, y }, format: 'jwk' });
+    }
+  }
+  return createPublicKey({ key: spki, format: 'der', type: 'spki' });
+}
+
+/** Forget cached keys and certificates (benchmarks measure cold verification with this). */
+export function clearKeyCaches(): void {
+  keyCache.clear();
+  clearCertificateCache();
+}
+
+/** node:crypto and certificate parsing failures on hostile key bytes. */
+function isKeyParseError(err: unknown): boolean {
+  return err instanceof PemError || err instanceof CertificateError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_'));
 }

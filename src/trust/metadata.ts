@@ -3,7 +3,7 @@
 // Nothing here checks signatures, versions against history or expiry: that is trusted-set.ts.
 
 import { DeserializationError, DelegationError, WrongTypeError } from '../errors.js';
-import { canonicalBytes, parseJson, type JsonObject, type JsonValue } from './canonical.js';
+import { parseJsonDocument, type JsonObject, type JsonValue } from './canonical.js';
 import { decodeBase64, makePublicKey, type PublicKey } from './keys.js';
 import type { Signature } from './signatures.js';
 
@@ -59,8 +59,15 @@ export interface DelegationSpec extends RoleSpec {
   readonly paths: readonly string[];
 }
 
+/** A targets file's `targets`, parsed entry by entry on lookup (a file may list tens of thousands). */
+export interface TargetIndex {
+  get(name: string): FileMeta | undefined;
+  readonly size: number;
+  names(): IterableIterator<string>;
+}
+
 export interface Targets extends Common {
-  readonly targets: ReadonlyMap<string, FileMeta>;
+  readonly targets: TargetIndex;
   readonly delegationKeys: ReadonlyMap<string, PublicKey>;
   readonly delegations: readonly DelegationSpec[];
 }
@@ -133,7 +140,8 @@ export function parseTime(s: string, role: Ctx, what: string): Date {
 
 /** Parse `{"signed":…,"signatures":[…]}` and compute the canonical bytes the signatures cover. */
 export function parseEnvelope(bytes: Uint8Array, role: string): Envelope {
-  const doc = obj(parseJson(bytes, role), role, 'metadata');
+  const parsed = parseJsonDocument(bytes, role);
+  const doc = obj(parsed.value, role, 'metadata');
   const signed = obj(field(doc, 'signed'), role, 'signed');
   const rawSigs = field(doc, 'signatures');
   if (rawSigs !== undefined && rawSigs !== null && !Array.isArray(rawSigs)) fail(role, 'signatures must be a list');
@@ -146,7 +154,8 @@ export function parseEnvelope(bytes: Uint8Array, role: string): Envelope {
       sig: decodeBase64(str(field(o, 'sig'), role, `signatures[${i}].sig`), `signatures[${i}].sig`, role),
     };
   });
-  return { signed, signatures, message: canonicalBytes(signed) };
+  // notary's own files carry `signed` already canonical: then its bytes are the message as they are
+  return { signed, signatures, message: parsed.canonicalBytesOf(signed) };
 }
 
 function parseCommon(signed: JsonObject, role: string): Common {
@@ -206,6 +215,22 @@ function parseFileMeta(v: JsonValue | undefined, role: string, what: string, str
   return { length, hashes };
 }
 
+function targetIndex(raw: JsonObject, role: string): TargetIndex {
+  const names = Object.keys(raw);
+  for (const name of names) if (!isObject(raw[name])) fail(role, `targets[${name}] must be an object`);
+  const parsed = new Map<string, FileMeta>();
+  return {
+    size: names.length,
+    names: () => names.values(),
+    get(name) {
+      if (!Object.hasOwn(raw, name)) return undefined;
+      let meta = parsed.get(name);
+      if (!meta) parsed.set(name, (meta = parseFileMeta(raw[name], role, `targets[${name}]`, false)));
+      return meta;
+    },
+  };
+}
+
 // ---- roles -------------------------------------------------------------------------------
 
 export function parseRoot(env: Envelope): Root {
@@ -263,10 +288,7 @@ function parentOf(name: string): string {
 export function parseTargets(env: Envelope, role: string): Targets {
   const s = env.signed;
   const common = parseCommon(s, role);
-  const targets = new Map<string, FileMeta>();
-  for (const [name, m] of Object.entries(optObj(field(s, 'targets'), role, 'targets'))) {
-    targets.set(name, parseFileMeta(m, role, `targets[${name}]`, false));
-  }
+  const targets = targetIndex(optObj(field(s, 'targets'), role, 'targets'), role);
   const d = optObj(field(s, 'delegations'), role, 'delegations');
   const delegationKeys = parseKeys(field(d, 'keys'), role, 'delegations.keys');
   const rawRoles = field(d, 'roles');

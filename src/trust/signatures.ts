@@ -6,7 +6,7 @@
 
 import { constants, verify as cryptoVerify } from 'node:crypto';
 import { KeyIdMismatchError, UnsignedMetadataError } from '../errors.js';
-import { keyObjectOf, type PublicKey } from './keys.js';
+import { verifyingKeyOf, type PublicKey } from './keys.js';
 
 export interface Signature {
   readonly keyId: string;
@@ -57,30 +57,30 @@ export function verifyThreshold(message: Buffer, signatures: readonly Signature[
 
 /** One signature by one key over `message`. False for unknown methods and mismatched key types. */
 export function verifySignature(key: PublicKey, method: string, sig: Buffer, message: Buffer): boolean {
-  const keyObject = keyObjectOf(key);
-  if (!keyObject) return false;
+  const vk = verifyingKeyOf(key);
+  if (!vk) return false;
   switch (method) {
     case 'ecdsa': {
       if (key.keyType !== 'ecdsa' && key.keyType !== 'ecdsa-x509') return false;
-      if (keyObject.asymmetricKeyType !== 'ec') return false;
-      const half = ECDSA_HALF_BYTES[keyObject.asymmetricKeyDetails?.namedCurve ?? ''];
+      if (vk.type !== 'ec') return false;
+      const half = ECDSA_HALF_BYTES[vk.namedCurve ?? ''];
       if (!half || sig.length !== 2 * half) return false;
       // SHA-256 whatever the curve; high-S values are valid (Go does not normalise S)
-      return safeVerify('sha256', message, { key: keyObject, dsaEncoding: 'ieee-p1363' }, sig);
+      return safeVerify('sha256', message, { key: vk.key, dsaEncoding: 'ieee-p1363' }, sig);
     }
     case 'eddsa':
       if (key.keyType !== 'ed25519' || sig.length !== 64) return false;
-      return safeVerify(null, message, { key: keyObject }, sig);
+      return safeVerify(null, message, { key: vk.key }, sig);
     case 'rsapss':
     case 'rsapkcs1v15': {
       if (key.keyType !== 'rsa' && key.keyType !== 'rsa-x509') return false;
-      if (keyObject.asymmetricKeyType !== 'rsa') return false;
-      if ((keyObject.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS || sig.length < MIN_RSA_BITS / 8) return false;
+      if (vk.type !== 'rsa') return false;
+      if ((vk.modulusLength ?? 0) < MIN_RSA_BITS || sig.length < MIN_RSA_BITS / 8) return false;
       const padding =
         method === 'rsapss'
           ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
           : { padding: constants.RSA_PKCS1_PADDING };
-      return safeVerify('sha256', message, { key: keyObject, ...padding }, sig);
+      return safeVerify('sha256', message, { key: vk.key, ...padding }, sig);
     }
     default:
       return false;

@@ -159,7 +159,8 @@ export class RepoSimulator implements MetadataFetcher {
   addTarget(role: string, tag: string, content: Buffer | string): string {
     const bytes = Buffer.from(content);
     const file = role === 'targets' ? this.signed.targets : this.delegation(role).signed;
-    (file.targets as JsonObject)[tag] = fileMeta(bytes) as JsonValue;
+    // Docker and the notary CLI record only sha256 for targets
+    (file.targets as JsonObject)[tag] = { hashes: { sha256: createHash('sha256').update(bytes).digest('base64') }, length: bytes.length };
     return `sha256:${sha256Hex(bytes)}`;
   }
 

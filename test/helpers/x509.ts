@@ -51,22 +51,13 @@ const OID = {
   cn: '2.5.4.3',
   codeSigning: '1.3.6.1.5.5.7.3.3',
   serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
 };
 
 export const EKU = { codeSigning: OID.codeSigning, serverAuth: OID.serverAuth };
 
 function name(cn: string): Name {
   return new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: OID.cn, value: new AttributeValue({ utf8String: cn }) })])]);
-}
-
-function ipBytes(ip: string): ArrayBuffer {
-  if (ip.includes(':')) {
-    const full = ip === '::1' ? '0:0:0:0:0:0:0:1' : ip;
-    const b = Buffer.alloc(16);
-    full.split(':').forEach((h, i) => b.writeUInt16BE(parseInt(h || '0', 16), i * 2));
-    return b.buffer.slice(b.byteOffset, b.byteOffset + 16);
-  }
-  return new Uint8Array(ip.split('.').map(Number)).buffer;
 }
 
 export function makeCertificate(o: CertOptions): Buffer {
@@ -81,7 +72,7 @@ export function makeCertificate(o: CertOptions): Buffer {
   if (o.eku) extensions.push(ext(id_ce_extKeyUsage, false, new ExtendedKeyUsage(o.eku)));
   if (o.ips?.length || o.dns?.length) {
     const names = [
-      ...(o.ips ?? []).map((ip) => new GeneralName({ iPAddress: ipBytes(ip) as never })),
+      ...(o.ips ?? []).map((ip) => new GeneralName({ iPAddress: ip })),
       ...(o.dns ?? []).map((d) => new GeneralName({ dNSName: d })),
     ];
     extensions.push(ext(id_ce_subjectAltName, false, new SubjectAlternativeName(names)));
@@ -125,7 +116,7 @@ export function makeTlsPki(): { caPem: string; certPem: string; keyPem: string }
     issuerCN: 'trustgate test CA',
     publicKey: srv.publicKey,
     issuerKey: ca.privateKey,
-    eku: [OID.serverAuth],
+    eku: [OID.serverAuth, OID.clientAuth],
     ips: ['127.0.0.1', '::1'],
     dns: ['localhost'],
   });

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: install what the tests need, type-check, build, run every test.
+# Extra arguments go to tap (e.g. a single test file).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-peers.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npx tsc -p tsconfig.json --noEmit
+npx tsc -p tsconfig.build.json
+exec npx tap "$@"
