@@ -2,10 +2,20 @@
 // trustgate command line: `serve`, `check`.
 import { Command, Option } from 'commander';
 import { runCheck } from './commands/check.js';
+import { runServe } from './commands/serve.js';
 
 const program = new Command()
   .name('trustgate')
-  .description('A Docker Registry v2 proxy that serves only manifests signed with Docker Content Trust');
+  .description('A Docker Registry v2 proxy that serves only manifests signed with Docker Content Trust')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the proxy (embedded defaults without --config: Docker Hub, in-process cache, port 5000)')
+  .option('-c, --config <file>', 'configuration file (see config/example.yaml)')
+  .action(async (opts: { config?: string }) => {
+    await runServe(opts);
+  });
 
 program
   .command('check')

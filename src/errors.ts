@@ -182,6 +182,48 @@ export class AuthError extends TransportError {
   readonly code = 'AUTH_FAILED' as const;
 }
 
+// ---- the proxy's own refusals ------------------------------------------------------------
+
+/** The client asked for something malformed (bad name, tag, digest, query). */
+export class RequestInvalidError extends TrustgateError {
+  constructor(
+    readonly code: 'NAME_INVALID' | 'TAG_INVALID' | 'DIGEST_INVALID',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A method or endpoint the proxy does not serve (pushes, deletes, catalog). */
+export class UnsupportedError extends TrustgateError {
+  readonly code = 'UNSUPPORTED' as const;
+}
+
+/** The policy denies the repository, or the client named no configured upstream. */
+export class PolicyDeniedError extends TrustgateError {
+  constructor(
+    readonly code: 'POLICY_DENIED' | 'UNKNOWN_UPSTREAM' | 'DIGEST_NOT_SIGNED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The upstream registry served manifest bytes that are not the signed ones. */
+export class ManifestMismatchError extends TrustgateError {
+  readonly code = 'DIGEST_MISMATCH' as const;
+}
+
+/** The upstream registry has no such manifest or blob. */
+export class UpstreamNotFoundError extends TrustgateError {
+  constructor(
+    readonly code: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'NAME_UNKNOWN',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 // ---- configuration -------------------------------------------------------------------------
 
 export class ConfigError extends TrustgateError {

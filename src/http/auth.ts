@@ -79,6 +79,7 @@ export class UpstreamAuth {
   private readonly tokens = new Map<string, CachedToken>();
   private readonly inflight = new Map<string, Promise<string | undefined>>();
   private usesBasic = false;
+  private readonly anonymousUntil = new Map<string, number>();
 
   constructor(
     private readonly upstream: URL,
@@ -97,6 +98,20 @@ export class UpstreamAuth {
     const second = await this.http.getBuffered(url, withAuth(opts, header));
     if (second.status === 401) this.tokens.delete(scope);
     return second;
+  }
+
+  /**
+   * The Authorization header to send for `scope`, learning it (with one HEAD of `probeUrl`) when none
+   * is cached. Undefined when the upstream serves the scope anonymously.
+   */
+  async authorizationFor(scope: string, probeUrl: string): Promise<string | undefined> {
+    const cached = this.cachedHeader(scope);
+    if (cached) return cached;
+    if ((this.anonymousUntil.get(scope) ?? 0) > this.now()) return undefined;
+    const res = await this.get(probeUrl, scope, { method: 'HEAD', maxBytes: 0, tooLarge: () => new AuthError(probeUrl, 'unexpected body') });
+    const header = this.cachedHeader(scope);
+    if (!header && res.status !== 401) this.anonymousUntil.set(scope, this.now() + DEFAULT_TOKEN_TTL_S * 1000);
+    return header;
   }
 
   /** The Authorization header for a 401 response's challenge, or undefined if none can be met. */

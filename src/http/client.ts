@@ -72,7 +72,8 @@ export class HttpClient {
       throw toTransportError(url, err);
     }
     const declared = Number(res.headers['content-length']);
-    if (Number.isFinite(declared) && declared > opts.maxBytes) {
+    // a HEAD's Content-Length describes the resource, not a body
+    if (opts.method !== 'HEAD' && Number.isFinite(declared) && declared > opts.maxBytes) {
       res.body.destroy();
       throw opts.tooLarge(opts.maxBytes);
     }

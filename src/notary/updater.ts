@@ -57,7 +57,8 @@ export type Limits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
 export interface UpdaterOptions {
   readonly fetcher: MetadataFetcher;
   readonly store: TrustStore;
-  readonly pinning: TrustPinning;
+  /** The trust pinning, or a function giving it per GUN (policy rules pin per repository). */
+  readonly pinning: TrustPinning | ((gun: string) => TrustPinning);
   readonly clock?: () => Date;
   readonly limits?: Partial<Limits>;
   readonly onEvent?: (event: UpdaterEvent) => void;
@@ -88,7 +89,8 @@ export class TrustUpdater {
 
   /** Bring the GUN's trust data up to date and return the fully verified set. */
   async refresh(gun: string): Promise<RefreshResult> {
-    const ctx = { gun, now: this.clock(), pinning: this.opts.pinning };
+    const pinning = typeof this.opts.pinning === 'function' ? this.opts.pinning(gun) : this.opts.pinning;
+    const ctx = { gun, now: this.clock(), pinning };
     const floors = await this.opts.store.getVersions(gun);
     const set = await this.loadRoot(ctx, floors);
     if (set.isRootExpired()) await this.rotateRoot(set, floors);
@@ -107,15 +109,7 @@ export class TrustUpdater {
   /** Refresh, then resolve `tag` as `docker pull` would. */
   async resolve(gun: string, tag: string, roles: readonly string[] = DOCKER_ROLES): Promise<SignedTarget & { refresh: RefreshResult }> {
     const refresh = await this.refresh(gun);
-    try {
-      return { ...resolveSignedTag(refresh.set, tag, roles), refresh };
-    } catch (err) {
-      if (!(err instanceof TagNotSignedError) || refresh.skipped.size === 0) throw err;
-      const notes = [...refresh.skipped].map(([role, e]) => `${role} was ignored: ${e.message}`);
-      throw new TagNotSignedError(gun, tag, `${err.reason}; ${notes.join('; ')}`, {
-        cause: refresh.skipped.values().next().value,
-      });
-    }
+    return { ...resolveExplained(refresh, tag, roles), refresh };
   }
 
   // ---- root ---------------------------------------------------------------------------
@@ -260,6 +254,20 @@ export class TrustUpdater {
     const v = load(raw);
     await this.opts.store.putMetadata(gun, role, raw, v.data.version);
     return v;
+  }
+}
+
+/**
+ * Resolve a tag in refreshed trust data; when it is not signed and notary left delegations out
+ * (expired, under-signed), say so: that is usually why.
+ */
+export function resolveExplained(refresh: RefreshResult, tag: string, roles: readonly string[] = DOCKER_ROLES): SignedTarget {
+  try {
+    return resolveSignedTag(refresh.set, tag, roles);
+  } catch (err) {
+    if (!(err instanceof TagNotSignedError) || refresh.skipped.size === 0) throw err;
+    const notes = [...refresh.skipped].map(([role, e]) => `${role} was ignored: ${e.message}`);
+    throw new TagNotSignedError(err.gun, tag, `${err.reason}; ${notes.join('; ')}`, { cause: refresh.skipped.values().next().value });
   }
 }
 

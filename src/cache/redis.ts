@@ -1,0 +1,130 @@
+// The shared store: trust metadata, rollback memory and verified results in Redis (ioredis:
+// standalone, Sentinel or Cluster), so every replica has one view and one rollback memory.
+//
+// Keys carry the GUN in a hash tag ({…}) so each repository's keys live in one Cluster slot and the
+// metadata write plus version bump is one atomic script.
+
+import { Redis, type Cluster } from 'ioredis';
+import type { CachedManifest, ResultCache, TagResult } from './results.js';
+import type { TrustStore } from './trust-store.js';
+
+type Client = Redis | Cluster;
+
+// Store the bytes and raise the floor only if the version is not below the floor: a slower replica
+// never overwrites newer trust data with older.
+const PUT_METADATA = `
+local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
+local v = tonumber(ARGV[3])
+if v < cur then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1
+`;
+
+// Admit children scored by how long their signed parent's trust lasts; expire the set no sooner than
+// its longest-lived member.
+const ADD_CHILDREN = `
+for i = 3, #ARGV do redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[i]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local ttl = redis.call('PTTL', KEYS[1])
+local want = tonumber(ARGV[1]) - tonumber(ARGV[2])
+if ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
+return 1
+`;
+
+const MANIFEST_TTL_S = 7 * 24 * 3600;
+
+export function connectRedis(url: string): Redis {
+  return new Redis(url, {
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 5_000,
+    commandTimeout: 5_000,
+  });
+}
+
+export class RedisTrustStore implements TrustStore {
+  constructor(
+    private readonly redis: Client,
+    private readonly prefix = 'trustgate:',
+  ) {}
+
+  private metaKey(gun: string, role: string): string {
+    return `${this.prefix}{${gun}}:meta:${role}`;
+  }
+
+  private versionsKey(gun: string): string {
+    return `${this.prefix}{${gun}}:versions`;
+  }
+
+  async getMetadata(gun: string, role: string): Promise<Buffer | undefined> {
+    return (await this.redis.getBuffer(this.metaKey(gun, role))) ?? undefined;
+  }
+
+  async putMetadata(gun: string, role: string, bytes: Buffer, version: number): Promise<void> {
+    await this.redis.eval(PUT_METADATA, 2, this.metaKey(gun, role), this.versionsKey(gun), bytes, role, String(version));
+  }
+
+  async getVersions(gun: string): Promise<Map<string, number>> {
+    const h = await this.redis.hgetall(this.versionsKey(gun));
+    return new Map(Object.entries(h).map(([role, v]) => [role, Number(v)]));
+  }
+
+  async close(): Promise<void> {
+    // the shared connection is closed by its owner (RedisResultCache.close or serve shutdown)
+  }
+}
+
+export class RedisResultCache implements ResultCache {
+  constructor(
+    private readonly redis: Client,
+    private readonly prefix = 'trustgate:',
+  ) {}
+
+  private tagKey(key: string): string {
+    const gun = key.split('|')[0] ?? '';
+    return `${this.prefix}{${gun}}:tag:${key}`;
+  }
+
+  async getTag(key: string): Promise<TagResult | undefined> {
+    const v = await this.redis.get(this.tagKey(key));
+    if (!v) return undefined;
+    const o = JSON.parse(v) as TagResult;
+    return typeof o.digest === 'string' && typeof o.expires === 'number' ? o : undefined;
+  }
+
+  async putTag(key: string, value: TagResult, ttlMs: number): Promise<void> {
+    await this.redis.set(this.tagKey(key), JSON.stringify(value), 'PX', Math.max(1, Math.floor(ttlMs)));
+  }
+
+  async deleteTag(key: string): Promise<void> {
+    await this.redis.del(this.tagKey(key));
+  }
+
+  async getManifest(digest: string): Promise<CachedManifest | undefined> {
+    const [type, body] = await this.redis.hmgetBuffer(`${this.prefix}manifest:${digest}`, 'type', 'body');
+    return type && body ? { mediaType: type.toString('utf8'), body } : undefined;
+  }
+
+  async putManifest(digest: string, m: CachedManifest): Promise<void> {
+    const key = `${this.prefix}manifest:${digest}`;
+    await this.redis.multi().hset(key, 'type', m.mediaType, 'body', m.body).expire(key, MANIFEST_TTL_S).exec();
+  }
+
+  async addChildren(gun: string, digests: readonly string[], ttlMs: number): Promise<void> {
+    if (digests.length === 0) return;
+    const now = Date.now();
+    const until = now + Math.max(1, Math.floor(ttlMs));
+    await this.redis.eval(ADD_CHILDREN, 1, `${this.prefix}{${gun}}:children`, String(until), String(now), ...digests);
+  }
+
+  async isChild(gun: string, digest: string): Promise<boolean> {
+    const score = await this.redis.zscore(`${this.prefix}{${gun}}:children`, digest);
+    return score !== null && Number(score) > Date.now();
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

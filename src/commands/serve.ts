@@ -1,0 +1,51 @@
+// `trustgate serve [--config FILE]`: the proxy. Embedded defaults without a file; Redis when
+// configured, the in-process cache otherwise. SIGINT/SIGTERM: stop accepting, finish in-flight pulls,
+// close upstream and Redis connections.
+
+import { pino } from 'pino';
+import { connectRedis, RedisResultCache, RedisTrustStore } from '../cache/redis.js';
+import { MemoryResultCache, type ResultCache } from '../cache/results.js';
+import { MemoryTrustStore, type TrustStore } from '../cache/trust-store.js';
+import { loadConfig, type Config } from '../config/config.js';
+import { buildApp } from '../server/app.js';
+
+export interface Stores {
+  readonly trustStore: TrustStore;
+  readonly results: ResultCache;
+  close(): Promise<void>;
+}
+
+export function storesFor(config: Config): Stores {
+  if (!config.redis) {
+    const trustStore = new MemoryTrustStore();
+    const results = new MemoryResultCache(config.limits.memoryCacheMaxBytes);
+    return { trustStore, results, close: async () => {} };
+  }
+  const redis = connectRedis(config.redis);
+  const results = new RedisResultCache(redis, config.redisPrefix);
+  return { trustStore: new RedisTrustStore(redis, config.redisPrefix), results, close: () => results.close() };
+}
+
+export async function runServe(opts: { config?: string }): Promise<void> {
+  const config = await loadConfig(opts.config);
+  const logger = pino({ level: config.log.level, base: { service: 'trustgate' } });
+  const stores = storesFor(config);
+  const tg = await buildApp({ config, trustStore: stores.trustStore, results: stores.results, logger });
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    await tg.app.close();
+    await tg.close();
+    await stores.close();
+    logger.info('stopped');
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  const address = await tg.app.listen({ host: config.listen.host, port: config.listen.port });
+  logger.info(
+    { address, upstreams: config.upstreams.map((u) => u.name), cache: config.redis ? 'redis' : 'memory' },
+    `trustgate listening on ${address}`,
+  );
+}

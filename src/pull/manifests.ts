@@ -1,0 +1,104 @@
+// Serving a manifest: only bytes that hash to a signed digest leave trustgate.
+//
+//   by tag     policy → signed digest (trust.ts) → manifest by that digest (cache or upstream,
+//              fetched by digest with the full Accept list) → length and sha256 of the exact bytes
+//   by digest  allowed only if the digest is signed, or a child of a verified signed index;
+//              bytes re-hashed in every case
+// A verified index admits its children's digests for as long as its trust data is valid.
+
+import { createHash } from 'node:crypto';
+import type { CachedManifest, ResultCache } from '../cache/results.js';
+import { ManifestMismatchError, PolicyDeniedError } from '../errors.js';
+import type { Decision } from '../policy/policy.js';
+import { acceptList, childDigests, declaredMediaType, INDEX_TYPES } from '../registry/media-types.js';
+import type { RegistryUpstream } from '../registry/upstream.js';
+import type { TrustService } from './trust.js';
+
+export interface PullTarget {
+  readonly upstream: RegistryUpstream;
+  readonly repository: string;
+  /** `<upstream name>/<repository>` */
+  readonly gun: string;
+  readonly decision: Decision;
+  readonly accept: string | string[] | undefined;
+}
+
+export interface ServedManifest {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly body: Buffer;
+  /** For the audit line. */
+  readonly role?: string;
+  readonly signers?: readonly string[];
+  readonly cache: 'hit' | 'miss';
+}
+
+export class ManifestService {
+  constructor(
+    private readonly trust: TrustService,
+    private readonly results: ResultCache,
+    private readonly maxBytes: number,
+  ) {}
+
+  async byTag(p: PullTarget, tag: string): Promise<ServedManifest> {
+    if (p.decision.action === 'allow') return this.unverified(p, tag);
+    const { result, cache } = await this.trust.resolveTag(p.upstream.name, p.gun, tag, p.decision.roles);
+    const m = await this.verifiedManifest(p, result.digest, result.length);
+    await this.admitChildren(p, m.manifest, result.expires);
+    return { digest: result.digest, ...m.manifest, role: result.role, signers: result.signers, cache: cache === 'hit' && m.cached ? 'hit' : 'miss' };
+  }
+
+  async byDigest(p: PullTarget, digest: string): Promise<ServedManifest> {
+    if (p.decision.action === 'allow') return this.unverified(p, digest);
+    const signed = await this.trust.isSignedDigest(p.upstream.name, p.gun, digest, p.decision.roles);
+    if (!signed && !(await this.results.isChild(p.gun, digest))) {
+      throw new PolicyDeniedError('DIGEST_NOT_SIGNED', `${p.gun}@${digest} is neither a signed target nor a child of a signed manifest list`);
+    }
+    const m = await this.verifiedManifest(p, digest, undefined);
+    if (signed) await this.admitChildren(p, m.manifest, await this.trust.trustExpiry(p.upstream.name, p.gun));
+    return { digest, ...m.manifest, role: signed ? 'signed-digest' : 'child', cache: m.cached ? 'hit' : 'miss' };
+  }
+
+  /** The manifest whose bytes hash to `digest` (and have `length`, when signed with one). */
+  private async verifiedManifest(p: PullTarget, digest: string, length: number | undefined): Promise<{ manifest: CachedManifest; cached: boolean }> {
+    const cached = await this.results.getManifest(digest);
+    if (cached && sha256(cached.body) === digest) return { manifest: cached, cached: true };
+    const limit = length !== undefined ? Math.min(length, this.maxBytes) : this.maxBytes;
+    const fetched = await p.upstream.fetchManifest(p.repository, digest, acceptList(p.accept), limit);
+    const actual = sha256(fetched.body);
+    if (actual !== digest) {
+      throw new ManifestMismatchError(`${p.upstream.name} served ${p.repository}@${digest} with bytes hashing to ${actual}: refused`);
+    }
+    if (length !== undefined && fetched.body.length !== length) {
+      throw new ManifestMismatchError(`${p.repository}@${digest} is ${fetched.body.length} bytes, the signature says ${length}`);
+    }
+    const manifest = { mediaType: mediaTypeOf(fetched.body, fetched.mediaType), body: fetched.body };
+    await this.results.putManifest(digest, manifest);
+    return { manifest, cached: false };
+  }
+
+  private async admitChildren(p: PullTarget, m: CachedManifest, until: number): Promise<void> {
+    if (!INDEX_TYPES.includes(m.mediaType)) return;
+    const ttl = until - Date.now();
+    if (ttl > 0) await this.results.addChildren(p.gun, childDigests(m.body), ttl);
+  }
+
+  /** `allow` repositories: passed through unverified, but still bounded and still hashed for the digest header. */
+  private async unverified(p: PullTarget, reference: string): Promise<ServedManifest> {
+    const fetched = await p.upstream.fetchManifest(p.repository, reference, acceptList(p.accept), this.maxBytes);
+    const digest = sha256(fetched.body);
+    if (reference.startsWith('sha256:') && digest !== reference) {
+      throw new ManifestMismatchError(`${p.upstream.name} served ${p.repository}@${reference} with bytes hashing to ${digest}: refused`);
+    }
+    return { digest, mediaType: mediaTypeOf(fetched.body, fetched.mediaType), body: fetched.body, role: 'unverified', cache: 'miss' };
+  }
+}
+
+function sha256(b: Buffer): string {
+  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
+}
+
+/** The bytes' own mediaType wins over the upstream's Content-Type (the bytes are what was signed). */
+function mediaTypeOf(body: Buffer, header: string | undefined): string {
+  return declaredMediaType(body) ?? header ?? 'application/vnd.oci.image.manifest.v1+json';
+}

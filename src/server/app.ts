@@ -1,0 +1,158 @@
+// The fastify app factory: builds the services from a configuration and stores, registers the routes
+// and the one error handler. `listen` is the caller's business (serve.ts, tests use inject or port 0).
+
+import { rootCertificates } from 'node:tls';
+import replyFrom from '@fastify/reply-from';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Agent, interceptors, Pool, type Dispatcher } from 'undici';
+import type { ResultCache } from '../cache/results.js';
+import type { TrustStore } from '../cache/trust-store.js';
+import type { Config } from '../config/config.js';
+import { TrustgateError, UnsupportedError, UpstreamNotFoundError } from '../errors.js';
+import { NotaryRemote } from '../notary/remote.js';
+import { TrustUpdater, type UpdaterEvent } from '../notary/updater.js';
+import { Policy } from '../policy/policy.js';
+import { BlobService } from '../pull/blobs.js';
+import { ManifestService } from '../pull/manifests.js';
+import { TagService } from '../pull/tags.js';
+import { TrustService } from '../pull/trust.js';
+import { toRegistryError } from '../registry/errcode.js';
+import { RegistryUpstream } from '../registry/upstream.js';
+import { API_VERSION_HEADER, registerRoutes } from './routes.js';
+
+export interface AppOptions {
+  readonly config: Config;
+  readonly trustStore: TrustStore;
+  readonly results: ResultCache;
+  readonly logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
+  readonly clock?: () => number;
+}
+
+export interface TrustgateApp {
+  readonly app: FastifyInstance;
+  readonly trust: TrustService;
+  /** Close upstream connections (the stores belong to the caller). */
+  close(): Promise<void>;
+}
+
+export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
+  const { config } = o;
+  const loggerOpt =
+    o.logger && typeof (o.logger as { child?: unknown }).child === 'function'
+      ? { loggerInstance: o.logger as NonNullable<FastifyServerOptions['loggerInstance']> }
+      : { logger: (o.logger as FastifyServerOptions['logger']) ?? false };
+  const app = Fastify({
+    ...loggerOpt,
+    exposeHeadRoutes: false,
+    trustProxy: false,
+    bodyLimit: 1024,
+  });
+
+  const timeouts = {
+    connectTimeoutMs: config.timeouts.connectMs,
+    headersTimeoutMs: config.timeouts.headersMs,
+    bodyIdleTimeoutMs: config.timeouts.bodyIdleMs,
+  };
+  const upstreams = new Map<string, RegistryUpstream>();
+  const notaries = new Map<string, NotaryRemote>();
+  for (const u of config.upstreams) {
+    upstreams.set(u.name, new RegistryUpstream(u, { ...timeouts, totalTimeoutMs: config.timeouts.headersMs + config.timeouts.bodyIdleMs }));
+    notaries.set(
+      u.name,
+      new NotaryRemote(u.notary, { ...timeouts, totalTimeoutMs: config.timeouts.notaryTotalMs, ca: u.caPem, credentials: u.notaryCredentials, allowedRealms: u.allowedRealms }),
+    );
+  }
+  const policy = new Policy(config.policy, config.trust.tofu);
+  const updaters = new Map<string, TrustUpdater>();
+  for (const [name, remote] of notaries) {
+    updaters.set(
+      name,
+      new TrustUpdater({
+        fetcher: remote,
+        store: o.trustStore,
+        pinning: (gun) => policy.decide(gun).pinning,
+        limits: { rootMaxBytes: config.trust.rootMaxBytes },
+        onEvent: (e: UpdaterEvent) => app.log.info({ event: e.type, gun: e.gun, ...eventDetail(e) }, `trust: ${e.type}`),
+      }),
+    );
+  }
+  const trust = new TrustService({
+    updaterFor: (name) => updaters.get(name) as TrustUpdater,
+    results: o.results,
+    refreshIntervalMs: config.trust.refreshIntervalMs,
+    ...(o.clock ? { clock: o.clock } : {}),
+    onBackgroundError: (gun, err) => app.log.warn({ gun, err: err instanceof Error ? err.message : String(err) }, 'background trust refresh failed'),
+  });
+
+  const { follow, direct } = blobDispatchers(config, timeouts);
+  await app.register(replyFrom, { undici: follow as unknown as Record<string, unknown>, disableRequestLogging: true });
+
+  // reads only: refuse pushes and deletes before any body is read
+  app.addHook('onRequest', async (req) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new UnsupportedError(`${req.method} is not supported: trustgate serves pulls only`);
+  });
+  app.setErrorHandler(async (err, req, reply) => {
+    const e = toRegistryError(err);
+    if (!(err instanceof TrustgateError)) req.log.error({ err }, 'unexpected error');
+    await reply.code(e.status).headers(API_VERSION_HEADER).type('application/json').send(req.method === 'HEAD' ? undefined : e.body);
+  });
+  app.setNotFoundHandler(async () => {
+    throw new UpstreamNotFoundError('NAME_UNKNOWN', 'not a registry API path');
+  });
+
+  const defaultName = config.upstreams.find((u) => u.default)?.name;
+  registerRoutes(app, {
+    upstreams,
+    defaultUpstream: defaultName ? upstreams.get(defaultName) : undefined,
+    policy,
+    manifests: new ManifestService(trust, o.results, config.limits.manifestMaxBytes),
+    blobs: new BlobService(direct),
+    tags: new TagService(trust),
+  });
+
+  return {
+    app,
+    trust,
+    close: async () => {
+      await Promise.allSettled([
+        ...[...upstreams.values()].map((u) => u.close()),
+        ...[...notaries.values()].map((n) => n.close()),
+        follow.close(),
+        direct.close(),
+      ]);
+    },
+  };
+}
+
+function eventDetail(e: UpdaterEvent): Record<string, unknown> {
+  switch (e.type) {
+    case 'root-rotated':
+      return { from: e.from, to: e.to };
+    case 'delegation-skipped':
+      return { role: e.role, reason: e.cause.code };
+    default:
+      return { reason: e.cause.code, detail: e.cause.message };
+  }
+}
+
+/**
+ * Blob streaming connections: one pool per origin, each upstream's origin with its extra trust roots.
+ * `follow` follows upstream redirects (undici drops Authorization on a cross-origin hop); `direct`
+ * does not (redirect mode reads the Location itself).
+ */
+function blobDispatchers(config: Config, t: { connectTimeoutMs: number; headersTimeoutMs: number; bodyIdleTimeoutMs: number }) {
+  const caByOrigin = new Map<string, string>();
+  for (const u of config.upstreams) if (u.caPem) caByOrigin.set(new URL(u.registry).origin, u.caPem);
+  const factory = (origin: string | URL, opts: object): Dispatcher => {
+    const ca = caByOrigin.get(new URL(origin.toString()).origin);
+    return new Pool(origin, {
+      ...opts,
+      connect: { timeout: t.connectTimeoutMs, ...(ca ? { ca: [...rootCertificates, ca] } : {}) },
+      headersTimeout: t.headersTimeoutMs,
+      bodyTimeout: t.bodyIdleTimeoutMs,
+    });
+  };
+  const direct = new Agent({ factory });
+  const follow = new Agent({ factory }).compose(interceptors.redirect({ maxRedirections: 5 }));
+  return { follow, direct };
+}
