@@ -34,6 +34,7 @@ return 1
 
 const MANIFEST_TTL_S = 7 * 24 * 3600;
 
+// Commands fail fast while Redis is away (no offline queue, one retry): a pull never hangs on it.
 export function connectRedis(url: string): Redis {
   return new Redis(url, {
     lazyConnect: false,
@@ -42,6 +43,31 @@ export function connectRedis(url: string): Redis {
     connectTimeout: 5_000,
     commandTimeout: 5_000,
   });
+}
+
+/** Connect and wait until Redis is ready (or `timeoutMs` passes). */
+export async function openRedis(url: string, timeoutMs = 5_000): Promise<Redis> {
+  const client = connectRedis(url);
+  if (client.status === 'ready') return client;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis at ${url.replace(/\/\/[^@]*@/, '//')} is not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+    };
+    client.on('ready', onReady);
+  }).catch((err: unknown) => {
+    client.disconnect();
+    throw err;
+  });
+  return client;
 }
 
 export class RedisTrustStore implements TrustStore {

@@ -3,7 +3,7 @@
 // close upstream and Redis connections.
 
 import { pino } from 'pino';
-import { connectRedis, RedisResultCache, RedisTrustStore } from '../cache/redis.js';
+import { openRedis, RedisResultCache, RedisTrustStore } from '../cache/redis.js';
 import { MemoryResultCache, type ResultCache } from '../cache/results.js';
 import { MemoryTrustStore, type TrustStore } from '../cache/trust-store.js';
 import { loadConfig, type Config } from '../config/config.js';
@@ -15,13 +15,13 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-export function storesFor(config: Config): Stores {
+export async function storesFor(config: Config): Promise<Stores> {
   if (!config.redis) {
     const trustStore = new MemoryTrustStore();
     const results = new MemoryResultCache(config.limits.memoryCacheMaxBytes);
     return { trustStore, results, close: async () => {} };
   }
-  const redis = connectRedis(config.redis);
+  const redis = await openRedis(config.redis);
   const results = new RedisResultCache(redis, config.redisPrefix);
   return { trustStore: new RedisTrustStore(redis, config.redisPrefix), results, close: () => results.close() };
 }
@@ -29,7 +29,7 @@ export function storesFor(config: Config): Stores {
 export async function runServe(opts: { config?: string }): Promise<void> {
   const config = await loadConfig(opts.config);
   const logger = pino({ level: config.log.level, base: { service: 'trustgate' } });
-  const stores = storesFor(config);
+  const stores = await storesFor(config);
   const tg = await buildApp({ config, trustStore: stores.trustStore, results: stores.results, logger });
   let closing = false;
   const shutdown = async (signal: string) => {

@@ -71,10 +71,13 @@ export class HttpClient {
     } catch (err) {
       throw toTransportError(url, err);
     }
+    // an error answer's body is only ever a message: read a little of it, never fail on its size
+    const isError = res.statusCode >= 300;
+    const limit = isError ? ERROR_BODY_MAX : opts.maxBytes;
     const declared = Number(res.headers['content-length']);
     // a HEAD's Content-Length describes the resource, not a body
-    if (opts.method !== 'HEAD' && Number.isFinite(declared) && declared > opts.maxBytes) {
-      res.body.destroy();
+    if (!isError && opts.method !== 'HEAD' && Number.isFinite(declared) && declared > limit) {
+      discard(res.body);
       throw opts.tooLarge(opts.maxBytes);
     }
     const chunks: Buffer[] = [];
@@ -82,15 +85,16 @@ export class HttpClient {
     try {
       for await (const chunk of res.body) {
         size += (chunk as Buffer).length;
-        if (size > opts.maxBytes) break;
+        if (size > limit) break;
         chunks.push(chunk as Buffer);
       }
     } catch (err) {
       throw toTransportError(url, err);
     }
-    if (size > opts.maxBytes) {
-      res.body.destroy();
-      throw opts.tooLarge(opts.maxBytes);
+    if (size > limit) {
+      discard(res.body);
+      if (!isError) throw opts.tooLarge(opts.maxBytes);
+      size = chunks.reduce((n, c) => n + c.length, 0);
     }
     return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks, size) };
   }
@@ -98,6 +102,14 @@ export class HttpClient {
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
+}
+
+const ERROR_BODY_MAX = 64 * 1024;
+
+/** Abandon a response body without an unhandled 'error' event from the aborted stream. */
+export function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

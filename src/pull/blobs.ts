@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/reply-from'; // reply.from
 import { request, type Dispatcher } from 'undici';
 import { PolicyDeniedError, UpstreamNotFoundError } from '../errors.js';
-import { headerValue, toTransportError } from '../http/client.js';
+import { discard, headerValue, toTransportError } from '../http/client.js';
 import { toRegistryError, registryError } from '../registry/errcode.js';
 import type { PullTarget } from './manifests.js';
 
@@ -81,7 +81,7 @@ export class BlobService {
     } catch (err) {
       throw toTransportError(url, err);
     }
-    res.body.destroy(); // only the status and Location matter
+    discard(res.body); // only the status and Location matter
     if (res.statusCode === 404) throw new UpstreamNotFoundError('BLOB_UNKNOWN', `${p.upstream.name} has no blob ${p.repository}@${digest}`);
     const location = res.statusCode >= 300 && res.statusCode < 400 ? headerValue(res.headers.location) : undefined;
     await reply

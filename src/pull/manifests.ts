@@ -69,6 +69,10 @@ export class ManifestService {
     if (actual !== digest) {
       throw new ManifestMismatchError(`${p.upstream.name} served ${p.repository}@${digest} with bytes hashing to ${actual}: refused`);
     }
+    // an upstream that misstates the digest of what it serves is not trusted with anything
+    if (fetched.claimedDigest !== undefined && fetched.claimedDigest !== digest) {
+      throw new ManifestMismatchError(`${p.upstream.name} claims ${fetched.claimedDigest} for ${p.repository}@${digest}: refused`);
+    }
     if (length !== undefined && fetched.body.length !== length) {
       throw new ManifestMismatchError(`${p.repository}@${digest} is ${fetched.body.length} bytes, the signature says ${length}`);
     }

@@ -1,0 +1,113 @@
+// One contract for every store: the in-memory implementations and Redis (a real redis-server started
+// here on a free port) must behave the same.
+
+import t, { type Test } from 'tap';
+import { Redis } from 'ioredis';
+import { openRedis, RedisResultCache, RedisTrustStore } from '../../src/cache/redis.js';
+import { MemoryResultCache, type ResultCache } from '../../src/cache/results.js';
+import { MemoryTrustStore, type TrustStore } from '../../src/cache/trust-store.js';
+import { startRedis } from '../helpers/peers.js';
+import { tempDir } from '../helpers/process.js';
+
+const dir = tempDir('contract');
+t.teardown(dir.remove);
+
+interface Stores {
+  trust: TrustStore;
+  results: ResultCache;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function contract(t: Test, make: () => Promise<Stores>) {
+  await t.test('metadata round-trips byte for byte, per GUN and role', async (t) => {
+    const { trust } = await make();
+    const bytes = Buffer.from([0, 1, 2, 255, 0x7b]);
+    await trust.putMetadata('docker.io/library/a', 'targets/releases', bytes, 3);
+    t.same(await trust.getMetadata('docker.io/library/a', 'targets/releases'), bytes);
+    t.equal(await trust.getMetadata('docker.io/library/a', 'targets'), undefined);
+    t.equal(await trust.getMetadata('docker.io/library/b', 'targets/releases'), undefined);
+  });
+
+  await t.test('version floors only go up; older bytes never replace newer ones', async (t) => {
+    const { trust } = await make();
+    const gun = 'docker.io/library/floors';
+    await trust.putMetadata(gun, 'timestamp', Buffer.from('v5'), 5);
+    await trust.putMetadata(gun, 'timestamp', Buffer.from('v3'), 3);
+    t.equal((await trust.getVersions(gun)).get('timestamp'), 5);
+    await trust.putMetadata(gun, 'timestamp', Buffer.from('v7'), 7);
+    await trust.putMetadata(gun, 'snapshot', Buffer.from('s'), 2);
+    t.same(Object.fromEntries(await trust.getVersions(gun)), { timestamp: 7, snapshot: 2 });
+    t.same(await trust.getMetadata(gun, 'timestamp'), Buffer.from('v7'));
+  });
+
+  await t.test('tag results expire with their TTL', async (t) => {
+    const { results } = await make();
+    const r = { digest: 'sha256:' + 'a'.repeat(64), length: 10, role: 'targets', signers: ['k'], expires: Date.now() + 60_000, verifiedAt: Date.now() };
+    await results.putTag('docker.io/x|targets|v1', r, 150);
+    t.same(await results.getTag('docker.io/x|targets|v1'), r);
+    await sleep(250);
+    t.equal(await results.getTag('docker.io/x|targets|v1'), undefined);
+    await results.putTag('docker.io/x|targets|v2', r, 60_000);
+    await results.deleteTag('docker.io/x|targets|v2');
+    t.equal(await results.getTag('docker.io/x|targets|v2'), undefined);
+  });
+
+  await t.test('manifests by digest keep exact bytes and type', async (t) => {
+    const { results } = await make();
+    const m = { mediaType: 'application/vnd.oci.image.index.v1+json', body: Buffer.from('{"manifests":[]}\n\u00e9') };
+    await results.putManifest('sha256:' + 'b'.repeat(64), m);
+    t.same(await results.getManifest('sha256:' + 'b'.repeat(64)), m);
+    t.equal(await results.getManifest('sha256:' + 'c'.repeat(64)), undefined);
+  });
+
+  await t.test('children are admitted per GUN until their parent trust expires', async (t) => {
+    const { results } = await make();
+    const c1 = 'sha256:' + '1'.repeat(64);
+    await results.addChildren('docker.io/p', [c1], 150);
+    t.ok(await results.isChild('docker.io/p', c1));
+    t.notOk(await results.isChild('docker.io/other', c1), 'not for another repository');
+    await results.addChildren('docker.io/p', [c1], 60_000); // a longer-lived parent extends it
+    await sleep(250);
+    t.ok(await results.isChild('docker.io/p', c1));
+    const c2 = 'sha256:' + '2'.repeat(64);
+    await results.addChildren('docker.io/p', [c2], 100);
+    await sleep(200);
+    t.notOk(await results.isChild('docker.io/p', c2), 'expired');
+  });
+}
+
+t.test('in-memory stores', (t) => contract(t, async () => ({ trust: new MemoryTrustStore(), results: new MemoryResultCache() })));
+
+t.test('Redis stores', async (t) => {
+  const redis = await startRedis(dir.path);
+  t.teardown(redis.stop);
+  const clients: Redis[] = [];
+  t.teardown(async () => {
+    for (const c of clients) await c.quit();
+  });
+  let n = 0;
+  await contract(t, async () => {
+    const c = await openRedis(redis.url);
+    clients.push(c);
+    const prefix = `contract${n++}:`;
+    return { trust: new RedisTrustStore(c, prefix), results: new RedisResultCache(c, prefix) };
+  });
+
+  await t.test('keys of one repository share a Cluster hash slot', async (t) => {
+    const c = await openRedis(redis.url);
+    clients.push(c);
+    await new RedisTrustStore(c, 'slot:').putMetadata('docker.io/library/x', 'root', Buffer.from('r'), 1);
+    const keys = (await c.keys('slot:*')).sort();
+    t.same(keys, ['slot:{docker.io/library/x}:meta:root', 'slot:{docker.io/library/x}:versions']);
+  });
+});
+
+t.test('in-memory manifest cache stays within its byte budget', async (t) => {
+  const c = new MemoryResultCache(1000);
+  for (let i = 0; i < 10; i++) await c.putManifest(`sha256:${String(i).repeat(64)}`, { mediaType: 'x', body: Buffer.alloc(300) });
+  let kept = 0;
+  for (let i = 0; i < 10; i++) if (await c.getManifest(`sha256:${String(i).repeat(64)}`)) kept++;
+  t.equal(kept, 3, 'least recently used evicted first');
+  t.ok(await c.getManifest(`sha256:${'9'.repeat(64)}`), 'the newest stays');
+});

@@ -1,0 +1,80 @@
+// A fault-injecting HTTP proxy between trustgate and a real upstream: it records every request and,
+// per mode, swaps manifest bytes, lies in Docker-Content-Digest, replays stored responses, or
+// redirects blobs to another host.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type FaultMode =
+  | { kind: 'pass' }
+  | { kind: 'swap-manifest'; body: Buffer }
+  | { kind: 'flip-manifest-byte' }
+  | { kind: 'lie-digest'; digest: string }
+  | { kind: 'redirect-blobs'; to: string }
+  | { kind: 'replay'; path: RegExp; body: Buffer };
+
+export interface Recorded {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+}
+
+export class FaultProxy {
+  mode: FaultMode = { kind: 'pass' };
+  readonly requests: Recorded[] = [];
+  private server?: Server;
+  url = '';
+
+  constructor(private readonly target: string) {}
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = req.url ?? '/';
+    this.requests.push({ method: req.method ?? 'GET', path, headers: req.headers });
+    const mode = this.mode;
+    if (mode.kind === 'replay' && mode.path.test(path)) {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(mode.body.length) }).end(mode.body);
+      return;
+    }
+    if (mode.kind === 'redirect-blobs' && req.method === 'GET' && /\/blobs\/sha256:/.test(path)) {
+      res.writeHead(307, { location: `${mode.to}${path}` }).end();
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (k !== 'host' && k !== 'connection' && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    let upstream: Response;
+    try {
+      upstream = await fetch(this.target + path, { method: req.method, headers, redirect: 'manual' });
+    } catch {
+      res.writeHead(502).end();
+      return;
+    }
+    const out: Record<string, string> = {};
+    upstream.headers.forEach((v, k) => {
+      if (k !== 'content-encoding' && k !== 'transfer-encoding' && k !== 'connection') out[k] = v;
+    });
+    let body: Buffer = Buffer.from(await upstream.arrayBuffer());
+    const isManifest = req.method === 'GET' && /\/manifests\//.test(path) && upstream.status === 200;
+    if (isManifest && mode.kind === 'swap-manifest') body = mode.body;
+    if (isManifest && mode.kind === 'flip-manifest-byte') {
+      body = Buffer.from(body);
+      body.writeUInt8(body.readUInt8(body.length - 2) ^ 0x20, body.length - 2);
+    }
+    if (/\/manifests\//.test(path) && mode.kind === 'lie-digest') out['docker-content-digest'] = mode.digest;
+    if (req.method !== 'HEAD') out['content-length'] = String(body.length);
+    res.writeHead(upstream.status, out).end(req.method === 'HEAD' ? undefined : body);
+  }
+}

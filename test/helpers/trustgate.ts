@@ -1,0 +1,87 @@
+// trustgate for tests: in-process (buildApp on a free port) or as a real `trustgate serve` process.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { openRedis, RedisResultCache, RedisTrustStore } from '../../src/cache/redis.js';
+import { MemoryResultCache } from '../../src/cache/results.js';
+import { MemoryTrustStore } from '../../src/cache/trust-store.js';
+import { parseConfig } from '../../src/config/config.js';
+import { buildApp, type TrustgateApp } from '../../src/server/app.js';
+import { freePort, portOpen, startDaemon, waitFor, type Daemon } from './process.js';
+
+export interface UpstreamSpec {
+  name: string;
+  registry: string;
+  notary: string;
+  ca?: string; // path
+  default?: boolean;
+  blobs?: 'stream' | 'redirect';
+  usernameEnv?: string;
+  passwordEnv?: string;
+  allowedRealms?: string[];
+}
+
+export interface TrustgateSpec {
+  upstreams: UpstreamSpec[];
+  policy?: Record<string, unknown>[];
+  redis?: string;
+  trust?: Record<string, unknown>;
+  env?: Record<string, string>;
+}
+
+export interface RunningTrustgate {
+  readonly url: string;
+  readonly port: number;
+  readonly app?: TrustgateApp;
+  stop(): Promise<void>;
+}
+
+export function configDoc(spec: TrustgateSpec, port: number): Record<string, unknown> {
+  return {
+    listen: `127.0.0.1:${port}`,
+    ...(spec.redis ? { redis: spec.redis, redisPrefix: `t${port}:` } : {}),
+    upstreams: spec.upstreams,
+    policy: spec.policy ?? [{ match: '*', action: 'verify' }],
+    trust: { refreshInterval: '10s', ...spec.trust },
+    log: { level: 'warn' },
+  };
+}
+
+/** trustgate in this process, listening on a free loopback port. */
+export async function startInProcess(dir: string, spec: TrustgateSpec, redisPrefix?: string): Promise<RunningTrustgate> {
+  const port = await freePort();
+  const doc = configDoc(spec, port);
+  if (redisPrefix && spec.redis) doc.redisPrefix = redisPrefix;
+  const config = await parseConfig(doc, { env: { ...process.env, ...spec.env }, baseDir: dir });
+  const redis = config.redis ? await openRedis(config.redis) : undefined;
+  const trustStore = redis ? new RedisTrustStore(redis, config.redisPrefix) : new MemoryTrustStore();
+  const results = redis ? new RedisResultCache(redis, config.redisPrefix) : new MemoryResultCache();
+  const app = await buildApp({ config, trustStore, results, logger: false });
+  await app.app.listen({ host: '127.0.0.1', port });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    app,
+    stop: async () => {
+      await app.app.close();
+      await app.close();
+      await results.close();
+    },
+  };
+}
+
+/** `node dist/cli.js serve -c <file>` as a separate process. */
+export async function startProcess(dir: string, spec: TrustgateSpec, redisPrefix?: string): Promise<RunningTrustgate & { daemon: Daemon }> {
+  const port = await freePort();
+  const doc = configDoc(spec, port);
+  if (redisPrefix) doc.redisPrefix = redisPrefix;
+  const cfg = join(dir, `trustgate-${port}.yaml`);
+  writeFileSync(cfg, stringify(doc));
+  const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
+  const daemon = startDaemon('trustgate', process.execPath, [cli, 'serve', '-c', cfg], join(dir, `trustgate-${port}.log`), {
+    env: { ...process.env, ...spec.env },
+  });
+  await waitFor('trustgate', () => portOpen(port), 20_000, daemon);
+  return { url: `http://127.0.0.1:${port}`, port, daemon, stop: () => daemon.stop() };
+}
