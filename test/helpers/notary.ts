@@ -125,11 +125,12 @@ export class NotaryCli {
   constructor(
     readonly dir: string,
     server: NotaryServer,
+    extraEnv: NodeJS.ProcessEnv = {},
   ) {
     mkdirSync(join(dir, 'trust'), { recursive: true });
     this.configPath = join(dir, 'config.json');
     writeFileSync(this.configPath, JSON.stringify({ trust_dir: join(dir, 'trust'), remote_server: { url: server.url, root_ca: server.caPath } }));
-    this.env = { ...process.env, ...PASSPHRASES };
+    this.env = { ...process.env, ...PASSPHRASES, ...extraEnv };
   }
 
   async notary(...args: string[]): Promise<string> {
