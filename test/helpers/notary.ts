@@ -29,6 +29,8 @@ export interface NotaryServerOptions {
   trust?: 'local' | 'signer';
   /** Extra top-level config (e.g. token `auth`). */
   extra?: Record<string, unknown>;
+  /** false: plain HTTP (for tests that put a recording proxy in front). */
+  tls?: boolean;
 }
 
 function httpsOk(url: string, ca: string): Promise<boolean> {
@@ -84,7 +86,7 @@ export async function startNotaryServer(o: NotaryServerOptions): Promise<NotaryS
   const cfg = file(
     'server.json',
     JSON.stringify({
-      server: { http_addr: `127.0.0.1:${port}`, tls_key_file: keyPath, tls_cert_file: certPath },
+      server: { http_addr: `127.0.0.1:${port}`, ...(o.tls === false ? {} : { tls_key_file: keyPath, tls_cert_file: certPath }) },
       trust_service: trustService,
       storage: { backend: 'memory' },
       logging: { level: 'info' },
@@ -93,9 +95,10 @@ export async function startNotaryServer(o: NotaryServerOptions): Promise<NotaryS
   );
   const server = startDaemon('notary-server', 'notary-server', ['-config', cfg], join(o.dir, 'server.log'));
   daemons.push(server);
-  const url = `https://127.0.0.1:${port}`;
+  const url = `${o.tls === false ? 'http' : 'https'}://127.0.0.1:${port}`;
   try {
-    await waitFor('notary-server health', () => httpsOk(`${url}/_notary_server/health`, pki.caPem), 20_000, server);
+    const probe = o.tls === false ? async () => (await fetch(`${url}/_notary_server/health`)).ok : () => httpsOk(`${url}/_notary_server/health`, pki.caPem);
+    await waitFor('notary-server health', probe, 20_000, server);
   } catch (err) {
     for (const d of daemons.reverse()) await d.stop();
     throw err;
@@ -129,7 +132,8 @@ export class NotaryCli {
   ) {
     mkdirSync(join(dir, 'trust'), { recursive: true });
     this.configPath = join(dir, 'config.json');
-    writeFileSync(this.configPath, JSON.stringify({ trust_dir: join(dir, 'trust'), remote_server: { url: server.url, root_ca: server.caPath } }));
+    const remote = server.url.startsWith('https:') ? { url: server.url, root_ca: server.caPath } : { url: server.url };
+    writeFileSync(this.configPath, JSON.stringify({ trust_dir: join(dir, 'trust'), remote_server: remote }));
     this.env = { ...process.env, ...PASSPHRASES, ...extraEnv };
   }
 

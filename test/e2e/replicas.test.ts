@@ -1,0 +1,74 @@
+// Two trustgate processes sharing one Redis: one view of trust data and one rollback memory. A
+// rollback seen by one replica (its Notary replays an old timestamp) is refused because the other
+// already saw newer trust data — and the memory survives a restart.
+
+import { join } from 'node:path';
+import t from 'tap';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { ALL_MANIFEST_TYPES, buildLayouts, manifestOf, push } from '../helpers/images.js';
+import { NotaryCli, startNotaryServer } from '../helpers/notary.js';
+import { startRedis, startRegistry } from '../helpers/peers.js';
+import { tempDir } from '../helpers/process.js';
+import { startProcess, type TrustgateSpec } from '../helpers/trustgate.js';
+
+const dir = tempDir('replicas-e2e');
+t.teardown(dir.remove);
+const REPO = 'library/demo';
+const GUN = `docker.io/${REPO}`;
+const accept = { accept: ALL_MANIFEST_TYPES.join(',') };
+
+t.test('replicas share trust data and rollback memory through Redis', async (t) => {
+  const registry = await startRegistry(dir.path);
+  t.teardown(registry.stop);
+  const host = registry.url.replace('http://', '');
+  const layouts = buildLayouts(join(dir.path, 'oci'));
+  await push(layouts.single, 'v1', `${host}/${REPO}:v1`, { format: 'v2s2' });
+  await push(layouts.single2, 'v2', `${host}/${REPO}:v2`, { format: 'v2s2' });
+  const v1 = await manifestOf(registry.url, REPO, 'v1');
+  const v2 = await manifestOf(registry.url, REPO, 'v2');
+
+  const notary = await startNotaryServer({ dir: join(dir.path, 'notary'), tls: false });
+  t.teardown(notary.stop);
+  const cli = new NotaryCli(join(dir.path, 'cli'), notary);
+  await cli.init(GUN);
+  await cli.notary('addhash', GUN, 'v1', String(v1.size), '--sha256', v1.digest.slice(7), '-p');
+  const oldTimestamp = Buffer.from(await (await fetch(`${notary.url}/v2/${GUN}/_trust/tuf/timestamp.json`)).arrayBuffer());
+  await cli.notary('addhash', GUN, 'v2', String(v2.size), '--sha256', v2.digest.slice(7), '-p');
+
+  const redis = await startRedis(dir.path);
+  t.teardown(redis.stop);
+  const notaryA = new FaultProxy(notary.url);
+  const notaryB = new FaultProxy(notary.url);
+  await notaryA.start();
+  await notaryB.start();
+  t.teardown(() => notaryA.stop());
+  t.teardown(() => notaryB.stop());
+  const spec = (notaryUrl: string): TrustgateSpec => ({
+    upstreams: [{ name: 'docker.io', registry: registry.url, notary: notaryUrl, default: true }],
+    redis: redis.url,
+  });
+
+  const a = await startProcess(dir.path, spec(notaryA.url), 'shared:');
+  t.teardown(a.stop);
+  const b = await startProcess(dir.path, spec(notaryB.url), 'shared:');
+  t.teardown(b.stop);
+
+  t.equal((await fetch(`${a.url}/v2/${REPO}/manifests/v1`, { headers: accept })).status, 200, 'replica A pulls and records the newest versions');
+
+  notaryB.mode = { kind: 'replay', path: /\/timestamp\.json$/, body: oldTimestamp };
+  const rolledBack = await fetch(`${b.url}/v2/${REPO}/manifests/v2`, { headers: accept });
+  t.equal(rolledBack.status, 403, 'replica B refuses the replayed timestamp');
+  const err = (await rolledBack.json()) as { errors: { code: string; detail: { reason: string; role?: string } }[] };
+  t.same({ code: err.errors[0]?.code, reason: err.errors[0]?.detail.reason, role: err.errors[0]?.detail.role }, { code: 'DENIED', reason: 'ROLLBACK', role: 'timestamp' });
+
+  t.equal((await fetch(`${b.url}/v2/${REPO}/manifests/v1`, { headers: accept })).status, 200, 'the answer A verified is shared with B');
+
+  await a.stop();
+  const a2 = await startProcess(dir.path, spec(notaryB.url), 'shared:');
+  t.teardown(a2.stop);
+  const afterRestart = await fetch(`${a2.url}/v2/${REPO}/manifests/v2`, { headers: accept });
+  t.equal(afterRestart.status, 403, 'a restarted replica still remembers: rollback refused');
+
+  notaryB.mode = { kind: 'pass' };
+  t.equal((await fetch(`${b.url}/v2/${REPO}/manifests/v2`, { headers: accept })).status, 200, 'an honest answer is served again');
+});
