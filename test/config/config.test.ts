@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { parse } from 'yaml';
+import { loadConfig, parseConfig, parseDuration, parseSize } from '../../src/config/config.js';
+import { ConfigError } from '../../src/errors.js';
+import { globToRegExp, Policy } from '../../src/policy/policy.js';
+
+const EXAMPLE = join(import.meta.dirname, '..', '..', 'config', 'example.yaml');
+const ctx = (env: Record<string, string> = {}) => ({ env, baseDir: '/' });
+
+t.test('no file: the embedded defaults', async (t) => {
+  const c = await loadConfig(undefined, {});
+  t.same(c.listen, { host: '0.0.0.0', port: 5000 });
+  t.equal(c.upstreams.length, 1);
+  t.same(
+    { name: c.upstreams[0]?.name, registry: c.upstreams[0]?.registry, notary: c.upstreams[0]?.notary, default: c.upstreams[0]?.default },
+    { name: 'docker.io', registry: 'https://registry-1.docker.io', notary: 'https://notary.docker.io', default: true },
+  );
+  t.equal(c.redis, undefined, 'in-process cache');
+  t.equal(c.policy[0]?.action, 'verify');
+});
+
+t.test('config/example.yaml parses and documents every key the parser reads', async (t) => {
+  const c = await loadConfig(EXAMPLE, {});
+  t.equal(c.trust.refreshIntervalMs, 10_000);
+  t.equal(c.limits.manifestMaxBytes, 4 << 20);
+  const text = readFileSync(EXAMPLE, 'utf8');
+  const keys = ['listen', 'redis', 'redisPrefix', 'upstreams', 'name', 'registry', 'notary', 'ca', 'default', 'usernameEnv', 'passwordEnv', 'notaryAuth', 'allowedRealms', 'blobs', 'policy', 'match', 'action', 'roles', 'pin', 'keys', 'trust', 'refreshInterval', 'tofu', 'rootMaxBytes', 'timeouts', 'connect', 'headers', 'bodyIdle', 'limits', 'manifestMaxBytes', 'memoryCacheMaxBytes', 'log', 'level'];
+  for (const k of keys) t.match(text, new RegExp(`\\b${k}:`), `example documents ${k}`);
+  t.notMatch(text, /password:\s*\S/, 'no password in the example');
+  t.ok(parse(text));
+});
+
+t.test('environment variables override listen, redis and log level; secrets come only from the environment', async (t) => {
+  const c = await parseConfig(
+    { upstreams: [{ name: 'r.example.com', registry: 'https://r.example.com', notary: 'https://n.example.com', usernameEnv: 'U', passwordEnv: 'P', default: true }] },
+    ctx({ TRUSTGATE_LISTEN: '127.0.0.1:6000', TRUSTGATE_REDIS_URL: 'redis://10.0.0.1:6379/1', TRUSTGATE_LOG_LEVEL: 'debug', U: 'bob', P: 'pw' }),
+  );
+  t.same(c.listen, { host: '127.0.0.1', port: 6000 });
+  t.equal(c.redis, 'redis://10.0.0.1:6379/1');
+  t.equal(c.log.level, 'debug');
+  t.same(c.upstreams[0]?.credentials, { username: 'bob', password: 'pw' });
+  t.same(c.upstreams[0]?.notaryCredentials, { username: 'bob', password: 'pw' }, 'Notary uses the registry credentials by default');
+});
+
+const bad: [string, unknown, Record<string, string>?][] = [
+  ['an unknown top-level key', { listn: ':5000' }],
+  ['a password in the file', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n.a.io', password: 'x' }] }],
+  ['an unset credential variable', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n.a.io', usernameEnv: 'NOPE_U', passwordEnv: 'NOPE_P' }] }],
+  ['a non-http registry URL', { upstreams: [{ name: 'a.io', registry: 'ftp://a.io', notary: 'https://n.a.io' }] }],
+  ['two default upstreams', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n', default: true }, { name: 'b.io', registry: 'https://b.io', notary: 'https://n', default: true }] }],
+  ['a duplicate upstream', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n' }, { name: 'a.io', registry: 'https://a.io', notary: 'https://n' }] }],
+  ['an upper-case upstream name', { upstreams: [{ name: 'A.io', registry: 'https://a.io', notary: 'https://n' }] }],
+  ['a role Docker does not trust', { policy: [{ match: '*', roles: ['targets/alice'] }] }],
+  ['a bad action', { policy: [{ match: '*', action: 'maybe' }] }],
+  ['a bad pinned key ID', { policy: [{ match: '*', pin: { keys: ['abc'] } }] }],
+  ['a bad duration', { trust: { refreshInterval: 'soon' } }],
+  ['a bad listen address', { listen: 'localhost' }],
+  ['a bad blob mode', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n', blobs: 'teleport' }] }],
+  ['a non-redis URL', { redis: 'http://x' }],
+];
+for (const [name, doc, env] of bad) {
+  t.test(`refused: ${name}`, async (t) => {
+    await t.rejects(parseConfig(doc, ctx(env)), ConfigError);
+  });
+}
+
+t.test('durations and sizes', async (t) => {
+  t.equal(parseDuration('10s', 'k'), 10_000);
+  t.equal(parseDuration('500ms', 'k'), 500);
+  t.equal(parseDuration('2m', 'k'), 120_000);
+  t.equal(parseDuration(250, 'k'), 250);
+  t.equal(parseSize('4MiB', 'k'), 4 << 20);
+  t.equal(parseSize('512KiB', 'k'), 512 << 10);
+  t.throws(() => parseSize('4MB', 'k'), ConfigError);
+});
+
+t.test('policy: first match wins; no match is denied; pins apply to the matching GUN', async (t) => {
+  const id = 'a'.repeat(64);
+  const p = new Policy(
+    [
+      { match: 'docker.io/library/*', action: 'verify', roles: ['targets'], pinKeys: [id] },
+      { match: 'docker.io/trusted-*', action: 'allow', roles: ['targets/releases', 'targets'], pinKeys: [] },
+      { match: 'ghcr.io/*', action: 'deny', roles: ['targets'], pinKeys: [] },
+    ],
+    false,
+  );
+  const lib = p.decide('docker.io/library/alpine');
+  t.equal(lib.action, 'verify');
+  t.same(lib.roles, ['targets']);
+  t.same(lib.pinning.keys.get('docker.io/library/alpine'), [id]);
+  t.equal(lib.pinning.disableTOFU, true);
+  t.equal(p.decide('docker.io/trusted-team/app').action, 'allow');
+  t.equal(p.decide('ghcr.io/org/app').action, 'deny');
+  t.equal(p.decide('quay.io/x/y').action, 'deny', 'fail closed');
+  t.ok(globToRegExp('docker.io/library/*').test('docker.io/library/a/b'), '* crosses /');
+  t.notOk(globToRegExp('docker.io/librar?/x').test('docker.io/library//x'));
+  t.notOk(globToRegExp('a.b/*').test('aXb/c'), 'dots are literal');
+});
