@@ -41,8 +41,19 @@ export class Policy {
     }));
   }
 
-  /** Decide for `gun` (= `<upstream name>/<repository>`). */
+  private readonly memo = new Map<string, Decision>();
+
+  /** Decide for `gun` (= `<upstream name>/<repository>`); decisions are pure, so they are memoised. */
   decide(gun: string): Decision {
+    let d = this.memo.get(gun);
+    if (d === undefined) {
+      if (this.memo.size >= 10_000) this.memo.delete(this.memo.keys().next().value as string);
+      this.memo.set(gun, (d = this.evaluate(gun)));
+    }
+    return d;
+  }
+
+  private evaluate(gun: string): Decision {
     for (const compiled of this.rules) {
       if (!compiled.pattern.test(gun)) continue;
       const { rule } = compiled;

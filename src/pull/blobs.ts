@@ -77,7 +77,8 @@ export class BlobService {
   private async redirect(p: PullTarget, url: string, digest: string, authorization: string | undefined, reply: FastifyReply): Promise<void> {
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, { method: 'GET', headers: authorization ? { authorization } : {}, dispatcher: this.redirectDispatcher });
+      // HEAD: registries redirect HEAD as they redirect GET, and no body starts flowing
+      res = await request(url, { method: 'HEAD', headers: authorization ? { authorization } : {}, dispatcher: this.redirectDispatcher });
     } catch (err) {
       throw toTransportError(url, err);
     }

@@ -33,19 +33,48 @@ export interface ServedManifest {
   readonly cache: 'hit' | 'miss';
 }
 
+interface HotEntry {
+  readonly served: ServedManifest;
+  /** Epoch ms: the end of the refresh interval, or the trust data's expiry if sooner. */
+  readonly until: number;
+}
+
+const HOT_MAX = 10_000;
+
 export class ManifestService {
+  /**
+   * Answers verified by this process, reused without any I/O until the refresh interval ends (then
+   * the shared cache and Notary are consulted again): the warm path of a pull.
+   */
+  private readonly hot = new Map<string, HotEntry>();
+
   constructor(
     private readonly trust: TrustService,
     private readonly results: ResultCache,
     private readonly maxBytes: number,
+    private readonly refreshIntervalMs: number,
+    private readonly clock: () => number = Date.now,
   ) {}
+
+  /** The warm answer for a tag or digest, if this process verified it within the refresh interval. */
+  hotAnswer(p: PullTarget, reference: string): ServedManifest | undefined {
+    if (p.decision.action !== 'verify') return undefined;
+    const key = hotKey(p, reference);
+    const e = this.hot.get(key);
+    if (e === undefined) return undefined;
+    if (e.until > this.clock()) return e.served;
+    this.hot.delete(key);
+    return undefined;
+  }
 
   async byTag(p: PullTarget, tag: string): Promise<ServedManifest> {
     if (p.decision.action === 'allow') return this.unverified(p, tag);
     const { result, cache } = await this.trust.resolveTag(p.upstream.name, p.gun, tag, p.decision.roles);
     const m = await this.verifiedManifest(p, result.digest, result.length);
     await this.admitChildren(p, m.manifest, result.expires);
-    return { digest: result.digest, ...m.manifest, role: result.role, signers: result.signers, cache: cache === 'hit' && m.cached ? 'hit' : 'miss' };
+    const served = { digest: result.digest, ...m.manifest, role: result.role, signers: result.signers };
+    this.remember(hotKey(p, tag), served, Math.min(result.verifiedAt + this.refreshIntervalMs, result.expires));
+    return { ...served, cache: cache === 'hit' && m.cached ? 'hit' : 'miss' };
   }
 
   async byDigest(p: PullTarget, digest: string): Promise<ServedManifest> {
@@ -55,8 +84,18 @@ export class ManifestService {
       throw new PolicyDeniedError('DIGEST_NOT_SIGNED', `${p.gun}@${digest} is neither a signed target nor a child of a signed manifest list`);
     }
     const m = await this.verifiedManifest(p, digest, undefined);
-    if (signed) await this.admitChildren(p, m.manifest, await this.trust.trustExpiry(p.upstream.name, p.gun));
-    return { digest, ...m.manifest, role: signed ? 'signed-digest' : 'child', cache: m.cached ? 'hit' : 'miss' };
+    const expiry = await this.trust.trustExpiry(p.upstream.name, p.gun);
+    if (signed) await this.admitChildren(p, m.manifest, expiry);
+    const served = { digest, ...m.manifest, role: signed ? 'signed-digest' : 'child' };
+    this.remember(hotKey(p, digest), served, Math.min(this.clock() + this.refreshIntervalMs, expiry));
+    return { ...served, cache: m.cached ? 'hit' : 'miss' };
+  }
+
+  private remember(key: string, served: Omit<ServedManifest, 'cache'>, until: number): void {
+    if (until <= this.clock()) return;
+    this.hot.delete(key);
+    if (this.hot.size >= HOT_MAX) this.hot.delete(this.hot.keys().next().value as string);
+    this.hot.set(key, { served: { ...served, cache: 'hit' }, until });
   }
 
   /** The manifest whose bytes hash to `digest` (and have `length`, when signed with one). */
@@ -96,6 +135,10 @@ export class ManifestService {
     }
     return { digest, mediaType: mediaTypeOf(fetched.body, fetched.mediaType), body: fetched.body, role: 'unverified', cache: 'miss' };
   }
+}
+
+function hotKey(p: PullTarget, reference: string): string {
+  return `${p.gun}|${p.decision.roles.join(',')}|${reference}`;
 }
 
 function sha256(b: Buffer): string {

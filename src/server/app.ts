@@ -3,7 +3,7 @@
 
 import { rootCertificates } from 'node:tls';
 import replyFrom from '@fastify/reply-from';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Agent, interceptors, Pool, type Dispatcher } from 'undici';
 import type { ResultCache } from '../cache/results.js';
 import type { TrustStore } from '../cache/trust-store.js';
@@ -44,6 +44,8 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
   const app = Fastify({
     ...loggerOpt,
     exposeHeadRoutes: false,
+    // one audit line per manifest decision instead of two generic lines per request
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
     bodyLimit: 1024,
   });
@@ -105,7 +107,7 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
     upstreams,
     defaultUpstream: defaultName ? upstreams.get(defaultName) : undefined,
     policy,
-    manifests: new ManifestService(trust, o.results, config.limits.manifestMaxBytes),
+    manifests: new ManifestService(trust, o.results, config.limits.manifestMaxBytes, config.trust.refreshIntervalMs, o.clock),
     blobs: new BlobService(direct),
     tags: new TagService(trust),
   });

@@ -1,7 +1,7 @@
 // The Registry v2 read API, as thin routes over the pull use cases. Routes parse and throw; the one
 // error handler (app.ts) turns every failure into a registry error envelope.
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   PolicyDeniedError,
   RequestInvalidError,
@@ -75,6 +75,10 @@ export function registerRoutes(app: FastifyInstance, s: RouteServices): void {
   app.route({ method: ['GET', 'HEAD'], url: '/v2/*', handler });
 }
 
+// Audit loggers for warm answers: the fields of a decision that do not change between pulls are
+// serialised once (a pino child), so the line per pull costs little.
+const auditLoggers = new WeakMap<ServedManifest, FastifyBaseLogger>();
+
 async function serveManifest(
   s: RouteServices,
   target: PullTarget,
@@ -83,28 +87,30 @@ async function serveManifest(
   req: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
-  const audit = {
+  const decisionFields = () => ({
     audit: 'manifest',
     upstream: target.upstream.name,
     repository: target.repository,
     reference,
-    method: req.method,
     policy: target.decision.rule,
-    client: req.ip,
-  };
+  });
   let m: ServedManifest;
   try {
     if (target.decision.action === 'deny') throw new PolicyDeniedError('POLICY_DENIED', `policy denies ${target.gun}`);
-    m = refKind === 'tag' ? await s.manifests.byTag(target, reference) : await s.manifests.byDigest(target, reference);
+    m = s.manifests.hotAnswer(target, reference) ?? (refKind === 'tag' ? await s.manifests.byTag(target, reference) : await s.manifests.byDigest(target, reference));
   } catch (err) {
     const reason = err instanceof TrustgateError ? err.code : 'INTERNAL';
-    req.log.warn({ ...audit, decision: 'refused', reason, detail: err instanceof Error ? err.message : String(err) }, 'manifest refused');
+    const detail = err instanceof Error ? err.message : String(err);
+    req.log.warn({ ...decisionFields(), method: req.method, client: req.ip, decision: 'refused', reason, detail }, 'manifest refused');
     throw err;
   }
-  req.log.info(
-    { ...audit, decision: target.decision.action === 'allow' ? 'allowed-unverified' : 'served', digest: m.digest, role: m.role, signers: m.signers, cache: m.cache },
-    'manifest served',
-  );
+  let audit = auditLoggers.get(m);
+  if (audit === undefined) {
+    const decision = target.decision.action === 'allow' ? 'allowed-unverified' : 'served';
+    audit = req.server.log.child({ ...decisionFields(), decision, digest: m.digest, role: m.role });
+    auditLoggers.set(m, audit);
+  }
+  audit.info({ method: req.method, client: req.ip, cache: m.cache }, 'manifest served');
   reply.headers({
     'content-type': m.mediaType,
     'content-length': String(m.body.length),

@@ -49,7 +49,7 @@ export class FaultProxy {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(mode.body.length) }).end(mode.body);
       return;
     }
-    if (mode.kind === 'redirect-blobs' && req.method === 'GET' && /\/blobs\/sha256:/.test(path)) {
+    if (mode.kind === 'redirect-blobs' && /\/blobs\/sha256:/.test(path)) {
       res.writeHead(307, { location: `${mode.to}${path}` }).end();
       return;
     }

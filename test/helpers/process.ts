@@ -82,10 +82,32 @@ export class Daemon {
   }
 }
 
+const live = new Set<ChildProcess>();
+let reaperInstalled = false;
+
+/** Children die with the test process, even when it is stopped by a signal or a timeout. */
+function installReaper(): void {
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  const reap = () => {
+    for (const c of live) c.kill('SIGKILL');
+  };
+  process.on('exit', reap);
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      reap();
+      process.exit(128 + ({ SIGTERM: 15, SIGINT: 2, SIGHUP: 1 } as const)[sig]);
+    });
+  }
+}
+
 /** Start a long-running process with its output in `logPath`. */
 export function startDaemon(name: string, cmd: string, args: string[], logPath: string, opts: SpawnOptions = {}): Daemon {
+  installReaper();
   const log = createWriteStream(logPath);
   const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return new Daemon(name, child, logPath);
