@@ -61,14 +61,14 @@ async function ab(url: string): Promise<WrkResult> {
   };
 }
 
-/** MB/s downloading `url` with curl (following redirects), median of `n` runs. */
+/** MB/s downloading `url` with curl (following redirects), median of `n` runs after 2 warm-up runs. */
 async function download(url: string, n = 5): Promise<number> {
   const speeds: number[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = -2; i < n; i++) {
     const out = await runOk('curl', ['-s', '-L', '-o', '/dev/null', '-w', '%{speed_download} %{size_download}', url], { timeoutMs: 300_000 });
     const [speed, size] = out.trim().split(' ').map(Number) as [number, number];
     if (size !== BLOB_MIB << 20) throw new Error(`downloaded ${size} bytes from ${url}`);
-    speeds.push(speed / 1e6);
+    if (i >= 0) speeds.push(speed / 1e6); // the first runs warm up the JIT and TCP windows
   }
   speeds.sort((a, b) => a - b);
   return speeds[Math.floor(speeds.length / 2)] as number;
