@@ -7,7 +7,7 @@
 // Needs: docker-registry, notary, nginx, wrk, curl (scripts/install-bench.sh). Run: npm run bench:proxy
 
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildLayouts, manifestOf, push, ALL_MANIFEST_TYPES } from '../test/helpers/images.js';
 import { NotaryCli, startNotaryServer } from '../test/helpers/notary.js';
@@ -61,17 +61,27 @@ async function ab(url: string): Promise<WrkResult> {
   };
 }
 
-/** MB/s downloading `url` with curl (following redirects), median of `n` runs after 2 warm-up runs. */
+/**
+ * MB/s downloading `url` with curl (following redirects): median of `n` runs after `WARMUP` runs.
+ * A Node.js process reaches its steady blob throughput only after a few GiB (JIT tiering of the
+ * stream and HTTP parser code), so every path gets the same warm-up; a long-running proxy is warm.
+ */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
 async function download(url: string, n = 5): Promise<number> {
   const speeds: number[] = [];
-  for (let i = -2; i < n; i++) {
+  for (let i = -WARMUP; i < n; i++) {
     const out = await runOk('curl', ['-s', '-L', '-o', '/dev/null', '-w', '%{speed_download} %{size_download}', url], { timeoutMs: 300_000 });
     const [speed, size] = out.trim().split(' ').map(Number) as [number, number];
     if (size !== BLOB_MIB << 20) throw new Error(`downloaded ${size} bytes from ${url}`);
-    if (i >= 0) speeds.push(speed / 1e6); // the first runs warm up the JIT and TCP windows
+    if (i >= 0) speeds.push(speed / 1e6);
   }
   speeds.sort((a, b) => a - b);
   return speeds[Math.floor(speeds.length / 2)] as number;
+}
+
+function rssMiB(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
 async function uploadBlob(registry: string, data: Buffer): Promise<string> {
@@ -163,12 +173,19 @@ async function main() {
   }
 
   const blobUrl = (base: string) => `${base}/v2/${REPO}/blobs/${blob}`;
+  const rssBefore = rssMiB(tg.daemon.child.pid);
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(tg.daemon.child.pid))), 50);
+  const streamed = await download(blobUrl(tg.url));
+  clearInterval(sampler);
+  const rssAfter = rssMiB(tg.daemon.child.pid);
   const blobs: [string, number][] = [
     ['registry direct', await download(blobUrl(registry.url))],
     ['nginx → registry', await download(blobUrl(nginx))],
-    ['trustgate stream', await download(blobUrl(tg.url))],
+    ['trustgate stream', streamed],
     ['trustgate redirect', await download(blobUrl(tgRedirect.url))],
   ];
+  const streamedGiB = ((WARMUP + 5) * BLOB_MIB) / 1024;
 
   // cold: the first pull of a repository trustgate has never seen (running process, empty caches for
   // it), and the same through a freshly started process; `notary lookup` with an empty trust dir
@@ -209,6 +226,8 @@ async function main() {
     `| ${BLOB_MIB} MiB blob GET | MB/s | × nginx | × direct |`,
     '|---|---|---|---|',
     ...blobs.map(([label, v]) => `| ${label} | ${f(v)} | ${f(v / nginxBlob, 2)}× | ${f(v / directBlob, 2)}× |`),
+    '',
+    `trustgate RSS while streaming ${f(streamedGiB, 1)} GiB of blobs: ${f(rssBefore)} MiB before, ${f(rssPeak)} MiB peak, ${f(rssAfter)} MiB after`,
     '',
     '| cold first pull (empty caches) | median of 5 |',
     '|---|---|',

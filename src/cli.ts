@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 // trustgate command line: `serve`, `check`.
 import { Command, Option } from 'commander';
-import { runCheck } from './commands/check.js';
-import { runServe } from './commands/serve.js';
 
 const program = new Command()
   .name('trustgate')
@@ -14,6 +12,7 @@ program
   .description('run the proxy (embedded defaults without --config: Docker Hub, in-process cache, port 5000)')
   .option('-c, --config <file>', 'configuration file (see config/example.yaml)')
   .action(async (opts: { config?: string }) => {
+    const { runServe } = await import('./commands/serve.js'); // commands load only what they use
     await runServe(opts);
   });
 
@@ -23,11 +22,12 @@ program
   .argument('<image-ref>', 'e.g. alpine:3.20 or registry.example.com/team/app:1.0')
   .option('--notary <url>', 'Notary server (default: notary.docker.io for Docker Hub, else https://<registry>)')
   .option('--ca <file>', 'extra CA certificates (PEM) for the Notary server TLS')
-  .option('--pin-key <id>', 'pin a root key ID (as root.json lists it, or as docker trust inspect shows it); repeatable', collect, [])
+  .option('--pin-key <id>', 'pin a root key ID: as root.json and docker trust inspect list it, or its canonical ID (notary key list); repeatable', collect, [])
   .option('--pin-ca <file>', 'pin a CA (PEM) that must have issued the root certificate')
   .option('--user <name>', 'Notary user name (password from TRUSTGATE_NOTARY_PASSWORD)')
   .addOption(new Option('--json', 'print the result as JSON'))
   .action(async (ref: string, opts) => {
+    const { runCheck } = await import('./commands/check.js');
     process.exitCode = await runCheck(ref, opts, {
       out: (l) => process.stdout.write(l + '\n'),
       err: (l) => process.stderr.write(l + '\n'),

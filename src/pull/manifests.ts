@@ -8,6 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import type { CachedManifest, ResultCache } from '../cache/results.js';
+import { SingleFlight } from '../cache/single-flight.js';
 import { ManifestMismatchError, PolicyDeniedError } from '../errors.js';
 import type { Decision } from '../policy/policy.js';
 import { acceptList, childDigests, declaredMediaType, INDEX_TYPES } from '../registry/media-types.js';
@@ -47,6 +48,7 @@ export class ManifestService {
    * the shared cache and Notary are consulted again): the warm path of a pull.
    */
   private readonly hot = new Map<string, HotEntry>();
+  private readonly fetches = new SingleFlight<{ manifest: CachedManifest; cached: boolean }>();
 
   constructor(
     private readonly trust: TrustService,
@@ -98,8 +100,12 @@ export class ManifestService {
     this.hot.set(key, { served: { ...served, cache: 'hit' }, until });
   }
 
-  /** The manifest whose bytes hash to `digest` (and have `length`, when signed with one). */
-  private async verifiedManifest(p: PullTarget, digest: string, length: number | undefined): Promise<{ manifest: CachedManifest; cached: boolean }> {
+  /** The manifest whose bytes hash to `digest` (and have `length`, when signed with one); one fetch at a time per digest. */
+  private verifiedManifest(p: PullTarget, digest: string, length: number | undefined): Promise<{ manifest: CachedManifest; cached: boolean }> {
+    return this.fetches.run(`${p.upstream.name}|${p.repository}|${digest}|${length ?? ''}`, () => this.fetchVerified(p, digest, length));
+  }
+
+  private async fetchVerified(p: PullTarget, digest: string, length: number | undefined): Promise<{ manifest: CachedManifest; cached: boolean }> {
     const cached = await this.results.getManifest(digest);
     if (cached && sha256(cached.body) === digest) return { manifest: cached, cached: true };
     const limit = length !== undefined ? Math.min(length, this.maxBytes) : this.maxBytes;
