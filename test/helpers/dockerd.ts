@@ -15,7 +15,8 @@ export interface Dockerd {
   readonly daemon: Daemon;
 }
 
-export async function startDockerd(dir: string, mirror: string): Promise<Dockerd> {
+/** `mirror` is the registry mirror (and an insecure registry); `insecure` lists more plain-HTTP registries. */
+export async function startDockerd(dir: string, mirror: string, insecure: string[] = []): Promise<Dockerd> {
   const root = join(dir, 'docker');
   const exec = join(dir, 'exec');
   mkdirSync(root, { recursive: true });
@@ -36,7 +37,7 @@ export async function startDockerd(dir: string, mirror: string): Promise<Dockerd
       'ip-forward': false,
       'ip-masq': false,
       bridge: 'none',
-      'insecure-registries': [mirrorHost],
+      'insecure-registries': [mirrorHost, ...insecure],
       'registry-mirrors': [mirror],
       'max-download-attempts': 1,
     }),
