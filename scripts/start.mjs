@@ -13,6 +13,7 @@ if (mtime(join(root, 'node_modules', '.package-lock.json')) < mtime(join(root, '
   sh('npm ci --no-audit --no-fund');
 }
 sh('npx tsc -p tsconfig.build.json');
-const child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'serve', ...process.argv.slice(2)], { stdio: 'inherit' });
+// --max-semi-space-size: see src/cli.ts
+const child = spawn(process.execPath, ['--max-semi-space-size=32', join(root, 'dist', 'cli.js'), 'serve', ...process.argv.slice(2)], { stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

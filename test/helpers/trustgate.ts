@@ -79,7 +79,8 @@ export async function startProcess(dir: string, spec: TrustgateSpec, redisPrefix
   const cfg = join(dir, `trustgate-${port}.yaml`);
   writeFileSync(cfg, stringify(doc));
   const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
-  const daemon = startDaemon('trustgate', process.execPath, [cli, 'serve', '-c', cfg], join(dir, `trustgate-${port}.log`), {
+  // launched as the bin and the container launch it (src/cli.ts NODE_FLAGS)
+  const daemon = startDaemon('trustgate', process.execPath, ['--max-semi-space-size=32', cli, 'serve', '-c', cfg], join(dir, `trustgate-${port}.log`), {
     env: { ...process.env, ...spec.env },
   });
   await waitFor('trustgate', () => portOpen(port), 20_000, daemon);

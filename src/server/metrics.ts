@@ -1,0 +1,81 @@
+// Prometheus metrics (prom-client): what an operator alerts on — refusals by reason, upstream and
+// Notary latency, cache effectiveness, single-flight sharing, and how long until each repository's
+// trust data expires (alert before signatures lapse).
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface TrustExpiry {
+  readonly gun: string;
+  /** Epoch ms of the earliest expiry among the trust files answers depend on. */
+  readonly expires: number;
+}
+
+export interface MetricsSources {
+  /** Current per-repository trust expiries (from the trust service's memory). */
+  trustExpiries(): Iterable<TrustExpiry>;
+  /** Calls that joined an operation already in flight, by kind. */
+  singleFlightJoined(): Record<string, number>;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly decisions: Counter<'decision' | 'reason' | 'upstream'>;
+  readonly upstreamLatency: Histogram<'upstream' | 'service' | 'outcome'>;
+  readonly cacheLookups: Counter<'cache' | 'result'>;
+  readonly refreshes: Counter<'upstream' | 'result'>;
+
+  constructor(sources?: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'trustgate_' });
+    this.decisions = new Counter({
+      name: 'trustgate_manifest_decisions_total',
+      help: 'Manifest decisions: served, allowed-unverified or refused, with the refusal reason',
+      labelNames: ['decision', 'reason', 'upstream'],
+      registers,
+    });
+    this.upstreamLatency = new Histogram({
+      name: 'trustgate_upstream_request_duration_seconds',
+      help: 'Time to the response headers of requests to upstream registries and Notary servers',
+      labelNames: ['upstream', 'service', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.cacheLookups = new Counter({
+      name: 'trustgate_cache_lookups_total',
+      help: 'Manifest answers by where they came from: hot (this process, within the refresh interval), hit (shared cache), miss',
+      labelNames: ['cache', 'result'],
+      registers,
+    });
+    this.refreshes = new Counter({
+      name: 'trustgate_trust_refreshes_total',
+      help: 'Refreshes of a repository trust data from Notary, by result',
+      labelNames: ['upstream', 'result'],
+      registers,
+    });
+    if (!sources) return;
+    new Gauge({
+      name: 'trustgate_trust_expiry_seconds',
+      help: 'Seconds until the earliest expiry of the trust data a repository answers depend on (negative: expired)',
+      labelNames: ['gun'],
+      registers,
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const e of sources.trustExpiries()) this.set({ gun: e.gun }, Math.round((e.expires - now) / 1000));
+      },
+    });
+    new Gauge({
+      name: 'trustgate_singleflight_joined',
+      help: 'Calls that joined an identical operation already in flight instead of starting their own (cumulative)',
+      labelNames: ['operation'],
+      registers,
+      collect() {
+        for (const [operation, n] of Object.entries(sources.singleFlightJoined())) this.set({ operation }, n);
+      },
+    });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
