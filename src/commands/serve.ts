@@ -2,7 +2,7 @@
 // configured, the in-process cache otherwise. SIGINT/SIGTERM: stop accepting, finish in-flight pulls,
 // close upstream and Redis connections.
 
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { openRedis, RedisResultCache, RedisTrustStore } from '../cache/redis.js';
 import { MemoryResultCache, type ResultCache } from '../cache/results.js';
 import { MemoryTrustStore, type TrustStore } from '../cache/trust-store.js';
@@ -12,6 +12,8 @@ import { buildApp } from '../server/app.js';
 export interface Stores {
   readonly trustStore: TrustStore;
   readonly results: ResultCache;
+  /** Readiness of the shared store, when there is one. */
+  readonly check?: () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -23,17 +25,36 @@ export async function storesFor(config: Config): Promise<Stores> {
   }
   const redis = await openRedis(config.redis);
   const results = new RedisResultCache(redis, config.redisPrefix);
-  return { trustStore: new RedisTrustStore(redis, config.redisPrefix), results, close: () => results.close() };
+  return {
+    trustStore: new RedisTrustStore(redis, config.redisPrefix),
+    results,
+    check: async () => {
+      await redis.ping();
+    },
+    close: () => results.close(),
+  };
+}
+
+/**
+ * JSON lines, buffered (an audit line per pull must not cost a write(2) per pull); human-readable
+ * lines when run in a terminal (TRUSTGATE_LOG_FORMAT=json|pretty overrides).
+ */
+function makeLogger(level: string): { logger: Logger; flush: () => void } {
+  const format = process.env.TRUSTGATE_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  const base = { level, base: { service: 'trustgate' } };
+  if (format === 'pretty') {
+    return { logger: pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service' } } }), flush: () => {} };
+  }
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => destination.flush(), 1000).unref();
+  return { logger: pino(base, destination), flush: () => destination.flushSync() };
 }
 
 export async function runServe(opts: { config?: string }): Promise<void> {
   const config = await loadConfig(opts.config);
-  // buffered log writes: an audit line per pull must not cost a write(2) per pull
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  const logger = pino({ level: config.log.level, base: { service: 'trustgate' } }, destination);
-  setInterval(() => destination.flush(), 1000).unref();
+  const { logger, flush } = makeLogger(config.log.level);
   const stores = await storesFor(config);
-  const tg = await buildApp({ config, trustStore: stores.trustStore, results: stores.results, logger });
+  const tg = await buildApp({ config, trustStore: stores.trustStore, results: stores.results, logger, ...(stores.check ? { storeCheck: stores.check } : {}) });
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -43,7 +64,7 @@ export async function runServe(opts: { config?: string }): Promise<void> {
     await tg.close();
     await stores.close();
     logger.info('stopped');
-    destination.flushSync();
+    flush();
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

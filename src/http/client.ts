@@ -15,6 +15,8 @@ export interface HttpClientOptions {
   readonly bodyIdleTimeoutMs?: number;
   /** Deadline for a whole bounded read (`getBuffered`). */
   readonly totalTimeoutMs?: number;
+  /** Called with the time to response headers of every request (metrics). */
+  readonly observe?: ((seconds: number, outcome: 'ok' | 'error') => void) | undefined;
 }
 
 export interface BufferedResponse {
@@ -42,10 +44,13 @@ export const DEFAULT_TIMEOUTS = {
 export class HttpClient {
   readonly dispatcher: Dispatcher;
   private readonly totalTimeoutMs: number;
+  private readonly observe: HttpClientOptions['observe'];
 
   constructor(opts: HttpClientOptions = {}) {
-    const t = { ...DEFAULT_TIMEOUTS, ...stripUndefined(opts) };
+    const { observe: _observe, ca: _ca, ...timeouts } = opts;
+    const t = { ...DEFAULT_TIMEOUTS, ...stripUndefined(timeouts) };
     this.totalTimeoutMs = t.totalTimeoutMs;
+    this.observe = opts.observe;
     this.dispatcher = new Agent({
       connect: {
         timeout: t.connectTimeoutMs,
@@ -60,6 +65,7 @@ export class HttpClient {
   /** GET (or HEAD) and read the whole body, refusing more than `maxBytes`. Never follows redirects. */
   async getBuffered(url: string, opts: GetOptions): Promise<BufferedResponse> {
     const signal = AbortSignal.timeout(this.totalTimeoutMs);
+    const started = performance.now();
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, {
@@ -69,8 +75,10 @@ export class HttpClient {
         signal,
       });
     } catch (err) {
+      this.observe?.((performance.now() - started) / 1000, 'error');
       throw toTransportError(url, err);
     }
+    this.observe?.((performance.now() - started) / 1000, res.statusCode >= 500 ? 'error' : 'ok');
     // an error answer's body is only ever a message: read a little of it, never fail on its size
     const isError = res.statusCode >= 300;
     const limit = isError ? ERROR_BODY_MAX : opts.maxBytes;

@@ -62,6 +62,11 @@ export class NotaryRemote implements MetadataFetcher {
     return res.body;
   }
 
+  /** The connection pool, shared with the readiness check. */
+  get dispatcher() {
+    return this.http.dispatcher;
+  }
+
   async close(): Promise<void> {
     await this.http.close();
   }

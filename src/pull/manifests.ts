@@ -31,7 +31,8 @@ export interface ServedManifest {
   /** For the audit line. */
   readonly role?: string;
   readonly signers?: readonly string[];
-  readonly cache: 'hit' | 'miss';
+  /** hot: verified by this process within the refresh interval; hit: from the shared cache. */
+  readonly cache: 'hot' | 'hit' | 'miss';
 }
 
 interface HotEntry {
@@ -48,7 +49,7 @@ export class ManifestService {
    * the shared cache and Notary are consulted again): the warm path of a pull.
    */
   private readonly hot = new Map<string, HotEntry>();
-  private readonly fetches = new SingleFlight<{ manifest: CachedManifest; cached: boolean }>();
+  readonly fetches = new SingleFlight<{ manifest: CachedManifest; cached: boolean }>();
 
   constructor(
     private readonly trust: TrustService,
@@ -97,7 +98,7 @@ export class ManifestService {
     if (until <= this.clock()) return;
     this.hot.delete(key);
     if (this.hot.size >= HOT_MAX) this.hot.delete(this.hot.keys().next().value as string);
-    this.hot.set(key, { served: { ...served, cache: 'hit' }, until });
+    this.hot.set(key, { served: { ...served, cache: 'hot' }, until });
   }
 
   /** The manifest whose bytes hash to `digest` (and have `length`, when signed with one); one fetch at a time per digest. */

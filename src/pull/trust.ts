@@ -17,6 +17,8 @@ export interface TrustServiceOptions {
   readonly refreshIntervalMs: number;
   readonly clock?: () => number;
   readonly onBackgroundError?: (gun: string, err: unknown) => void;
+  /** Called after every refresh of a repository's trust data (metrics). */
+  readonly onRefresh?: (upstream: string, gun: string, ok: boolean) => void;
   /** Repositories whose verified trust data is kept in process (least recently used out). */
   readonly maxMemo?: number;
 }
@@ -61,6 +63,16 @@ export class TrustService {
     const memo = await this.refreshed(upstream, gun, this.opts.refreshIntervalMs);
     memo.signed ??= signedDigests(memo.refresh.set);
     return roles.some((r) => memo.signed?.get(r)?.has(digest));
+  }
+
+  /** Each remembered repository with the earliest expiry of its trust data (metrics). */
+  *expiries(): IterableIterator<{ gun: string; expires: number }> {
+    for (const [gun, m] of this.memo) yield { gun, expires: m.expires };
+  }
+
+  /** Calls that joined a refresh or tag resolution already in flight (metrics). */
+  joined(): Record<string, number> {
+    return { trust_refresh: this.refreshes.joined, tag_resolution: this.tagFlights.joined };
   }
 
   /** Tags that resolve for Docker (signed in an accepted role, not shadowed by another delegation). */
@@ -121,7 +133,14 @@ export class TrustService {
     const now = this.clock();
     if (m && now - m.at < maxAge && now < m.expires) return m;
     return this.refreshes.run(gun, async () => {
-      const refresh = await this.opts.updaterFor(upstream).refresh(gun);
+      let refresh: RefreshResult;
+      try {
+        refresh = await this.opts.updaterFor(upstream).refresh(gun);
+      } catch (err) {
+        this.opts.onRefresh?.(upstream, gun, false);
+        throw err;
+      }
+      this.opts.onRefresh?.(upstream, gun, true);
       const fresh: Memo = { refresh, at: this.clock(), expires: earliestExpiry(refresh.set) };
       this.remember(gun, fresh);
       return fresh;

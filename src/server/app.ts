@@ -18,6 +18,8 @@ import { TagService } from '../pull/tags.js';
 import { TrustService } from '../pull/trust.js';
 import { toRegistryError } from '../registry/errcode.js';
 import { RegistryUpstream } from '../registry/upstream.js';
+import { httpCheck, ReadinessProbe } from './health.js';
+import { Metrics } from './metrics.js';
 import { API_VERSION_HEADER, registerRoutes } from './routes.js';
 
 export interface AppOptions {
@@ -26,11 +28,16 @@ export interface AppOptions {
   readonly results: ResultCache;
   readonly logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
   readonly clock?: () => number;
+  /** Readiness of the shared store (Redis PING); absent for the in-process cache. */
+  readonly storeCheck?: () => Promise<void>;
+  /** How long a readiness answer is reused (default 5 s). */
+  readonly readinessCacheMs?: number;
 }
 
 export interface TrustgateApp {
   readonly app: FastifyInstance;
   readonly trust: TrustService;
+  readonly metrics: Metrics;
   /** Close upstream connections (the stores belong to the caller). */
   close(): Promise<void>;
 }
@@ -55,13 +62,26 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
     headersTimeoutMs: config.timeouts.headersMs,
     bodyIdleTimeoutMs: config.timeouts.bodyIdleMs,
   };
+  let metricsRef: Metrics | undefined;
+  const observe = (upstream: string, service: string) => (seconds: number, outcome: string) =>
+    metricsRef?.upstreamLatency.observe({ upstream, service, outcome }, seconds);
   const upstreams = new Map<string, RegistryUpstream>();
   const notaries = new Map<string, NotaryRemote>();
   for (const u of config.upstreams) {
-    upstreams.set(u.name, new RegistryUpstream(u, { ...timeouts, totalTimeoutMs: config.timeouts.headersMs + config.timeouts.bodyIdleMs }));
+    upstreams.set(
+      u.name,
+      new RegistryUpstream(u, { ...timeouts, totalTimeoutMs: config.timeouts.headersMs + config.timeouts.bodyIdleMs, observe: observe(u.name, 'registry') }),
+    );
     notaries.set(
       u.name,
-      new NotaryRemote(u.notary, { ...timeouts, totalTimeoutMs: config.timeouts.notaryTotalMs, ca: u.caPem, credentials: u.notaryCredentials, allowedRealms: u.allowedRealms }),
+      new NotaryRemote(u.notary, {
+        ...timeouts,
+        totalTimeoutMs: config.timeouts.notaryTotalMs,
+        ca: u.caPem,
+        credentials: u.notaryCredentials,
+        allowedRealms: u.allowedRealms,
+        observe: observe(u.name, 'notary'),
+      }),
     );
   }
   const policy = new Policy(config.policy, config.trust.tofu);
@@ -84,7 +104,14 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
     refreshIntervalMs: config.trust.refreshIntervalMs,
     ...(o.clock ? { clock: o.clock } : {}),
     onBackgroundError: (gun, err) => app.log.warn({ gun, err: err instanceof Error ? err.message : String(err) }, 'background trust refresh failed'),
+    onRefresh: (upstream, _gun, ok) => metricsRef?.refreshes.inc({ upstream, result: ok ? 'ok' : 'failed' }),
   });
+  const manifests = new ManifestService(trust, o.results, config.limits.manifestMaxBytes, config.trust.refreshIntervalMs, o.clock);
+  const metrics = new Metrics({
+    trustExpiries: () => trust.expiries(),
+    singleFlightJoined: () => ({ ...trust.joined(), manifest_fetch: manifests.fetches.joined }),
+  });
+  metricsRef = metrics;
 
   const { follow, direct } = blobDispatchers(config, timeouts);
   await app.register(replyFrom, { undici: follow as unknown as Record<string, unknown>, disableRequestLogging: true });
@@ -107,14 +134,34 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
     upstreams,
     defaultUpstream: defaultName ? upstreams.get(defaultName) : undefined,
     policy,
-    manifests: new ManifestService(trust, o.results, config.limits.manifestMaxBytes, config.trust.refreshIntervalMs, o.clock),
+    manifests,
     blobs: new BlobService(direct),
     tags: new TagService(trust),
+    metrics,
+  });
+
+  // operations endpoints, outside the registry API
+  const readiness = new ReadinessProbe([
+    ...(o.storeCheck ? [{ name: 'redis', check: o.storeCheck }] : []),
+    ...config.upstreams.flatMap((u) => [
+      httpCheck(`${u.name} registry`, `${u.registry}/v2/`, (upstreams.get(u.name) as RegistryUpstream).http.dispatcher),
+      httpCheck(`${u.name} notary`, `${u.notary}/v2/`, (notaries.get(u.name) as NotaryRemote).dispatcher),
+    ]),
+  ], o.readinessCacheMs);
+  app.get('/healthz', async (_req, reply) => reply.send({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const r = await readiness.evaluate();
+    return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const { contentType, body } = await metrics.render();
+    return reply.type(contentType).send(body);
   });
 
   return {
     app,
     trust,
+    metrics,
     close: async () => {
       await Promise.allSettled([
         ...[...upstreams.values()].map((u) => u.close()),

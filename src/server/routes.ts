@@ -15,6 +15,7 @@ import type { TagService } from '../pull/tags.js';
 import type { Policy } from '../policy/policy.js';
 import { DIGEST, DOCKER_HUB, isValidRepository, TAG } from '../registry/reference.js';
 import type { RegistryUpstream } from '../registry/upstream.js';
+import type { Metrics } from './metrics.js';
 
 export const API_VERSION_HEADER = { 'docker-distribution-api-version': 'registry/2.0' };
 
@@ -25,6 +26,7 @@ export interface RouteServices {
   readonly manifests: ManifestService;
   readonly blobs: BlobService;
   readonly tags: TagService;
+  readonly metrics: Metrics;
 }
 
 interface ParsedPath {
@@ -101,6 +103,7 @@ async function serveManifest(
   } catch (err) {
     const reason = err instanceof TrustgateError ? err.code : 'INTERNAL';
     const detail = err instanceof Error ? err.message : String(err);
+    s.metrics.decisions.inc({ decision: 'refused', reason, upstream: target.upstream.name });
     req.log.warn({ ...decisionFields(), method: req.method, client: req.ip, decision: 'refused', reason, detail }, 'manifest refused');
     throw err;
   }
@@ -111,6 +114,8 @@ async function serveManifest(
     auditLoggers.set(m, audit);
   }
   audit.info({ method: req.method, client: req.ip, cache: m.cache }, 'manifest served');
+  s.metrics.decisions.inc({ decision: target.decision.action === 'allow' ? 'allowed-unverified' : 'served', reason: '', upstream: target.upstream.name });
+  s.metrics.cacheLookups.inc({ cache: 'manifest', result: m.cache });
   reply.headers({
     'content-type': m.mediaType,
     'content-length': String(m.body.length),
