@@ -17,10 +17,25 @@ const program = new Command()
 program
   .command('serve')
   .description('run the proxy (embedded defaults without --config: Docker Hub, in-process cache, port 5000)')
-  .option('-c, --config <file>', 'configuration file (see config/example.yaml)')
+  .option('-c, --config <file>', 'configuration file (see config/example.yaml); default: $TRUSTGATE_CONFIG')
   .action(async (opts: { config?: string }) => {
     const { runServe } = await import('./commands/serve.js'); // commands load only what they use
-    await runServe(opts);
+    await runServe({ config: opts.config ?? (process.env.TRUSTGATE_CONFIG || undefined) });
+  });
+
+program
+  .command('healthcheck')
+  .description('exit 0 if the local trustgate answers /healthz (for container HEALTHCHECKs)')
+  .option('--url <url>', 'health URL (default: from $TRUSTGATE_LISTEN, else http://127.0.0.1:5000/healthz)')
+  .action(async (opts: { url?: string }) => {
+    const port = /:(\d+)$/.exec(process.env.TRUSTGATE_LISTEN ?? '')?.[1] ?? '5000';
+    const url = opts.url ?? `http://127.0.0.1:${port}/healthz`;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+      process.exitCode = res.ok ? 0 : 1;
+    } catch {
+      process.exitCode = 1;
+    }
   });
 
 program

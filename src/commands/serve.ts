@@ -60,11 +60,16 @@ export async function runServe(opts: { config?: string }): Promise<void> {
     if (closing) return;
     closing = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    // keep-alive connections that go idle after their last in-flight response must not hold the
+    // shutdown for the keep-alive timeout: close them as they become idle
+    const reaper = setInterval(() => tg.app.server.closeIdleConnections(), 200);
     await tg.app.close();
+    clearInterval(reaper);
     await tg.close();
     await stores.close();
     logger.info('stopped');
     flush();
+
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
