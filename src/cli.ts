@@ -24,6 +24,19 @@ program
   });
 
 program
+  .command('warm')
+  .description('fetch and verify trust data (and signed manifests, for name:tag) into the configured store')
+  .argument('<repository...>', 'as clients name them: library/alpine, library/alpine:3.20, ghcr.io/org/app:1.0')
+  .option('-c, --config <file>', 'configuration file; default: $TRUSTGATE_CONFIG')
+  .action(async (refs: string[], opts: { config?: string }) => {
+    const { runWarm } = await import('./commands/warm.js');
+    process.exitCode = await runWarm(refs, { config: opts.config ?? (process.env.TRUSTGATE_CONFIG || undefined) }, {
+      out: (l) => process.stdout.write(l + '\n'),
+      err: (l) => process.stderr.write(l + '\n'),
+    });
+  });
+
+program
   .command('healthcheck')
   .description('exit 0 if the local trustgate answers /healthz (for container HEALTHCHECKs)')
   .option('--url <url>', 'health URL (default: from $TRUSTGATE_LISTEN, else http://127.0.0.1:5000/healthz)')

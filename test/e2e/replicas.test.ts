@@ -8,8 +8,12 @@ import { FaultProxy } from '../helpers/fault-proxy.js';
 import { ALL_MANIFEST_TYPES, buildLayouts, manifestOf, push } from '../helpers/images.js';
 import { NotaryCli, startNotaryServer } from '../helpers/notary.js';
 import { startRedis, startRegistry } from '../helpers/peers.js';
-import { tempDir } from '../helpers/process.js';
-import { startProcess, type TrustgateSpec } from '../helpers/trustgate.js';
+import { run, tempDir } from '../helpers/process.js';
+import { configDoc, startProcess, type TrustgateSpec } from '../helpers/trustgate.js';
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 
 const dir = tempDir('replicas-e2e');
 t.teardown(dir.remove);
@@ -71,4 +75,24 @@ t.test('replicas share trust data and rollback memory through Redis', async (t) 
 
   notaryB.mode = { kind: 'pass' };
   t.equal((await fetch(`${b.url}/v2/${REPO}/manifests/v2`, { headers: accept })).status, 200, 'an honest answer is served again');
+
+  await t.test('trustgate warm fills the shared store: a new replica serves with Notary unreachable', async (t) => {
+    await cli.addHash(GUN, 'v3', v1.body);
+    const unreachable = new FaultProxy(notary.url);
+    await unreachable.start();
+    const cfg = join(dir.path, 'warm.yaml');
+    writeFileSync(cfg, stringify({ ...configDoc(spec(notary.url), 0), redisPrefix: 'shared:' }));
+    const warm = await run(process.execPath, [CLI, 'warm', '--config', cfg, `${REPO}:v3`, REPO]);
+    t.equal(warm.code, 0, warm.stderr);
+    t.match(warm.stdout, `${REPO}:v3: warm (${v1.digest})`);
+    await unreachable.stop(); // nothing listens there any more
+    const c = await startProcess(dir.path, spec(unreachable.url), 'shared:');
+    t.teardown(c.stop);
+    const r = await fetch(`${c.url}/v2/${REPO}/manifests/v3`, { headers: accept });
+    t.equal(r.status, 200, 'served from the warmed store');
+    t.equal(r.headers.get('docker-content-digest'), v1.digest);
+    const miss = await run(process.execPath, [CLI, 'warm', '--config', cfg, `${REPO}:never-signed`]);
+    t.equal(miss.code, 1);
+    t.match(miss.stderr, 'NOT_SIGNED');
+  });
 });
