@@ -34,21 +34,32 @@ return 1
 
 const MANIFEST_TTL_S = 7 * 24 * 3600;
 
-// Commands fail fast while Redis is away (no offline queue, one retry): a pull never hangs on it.
+// Commands fail fast while Redis is away (no offline queue, no retries, a short command timeout): a
+// pull never hangs on it. The client keeps reconnecting in the background.
 export function connectRedis(url: string): Redis {
   return new Redis(url, {
     lazyConnect: false,
-    maxRetriesPerRequest: 1,
+    maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
-    connectTimeout: 5_000,
-    commandTimeout: 5_000,
+    connectTimeout: 2_000,
+    commandTimeout: 1_000,
+    retryStrategy: (times) => Math.min(100 * times, 2_000),
   });
 }
 
 /** Connect and wait until Redis is ready (or `timeoutMs` passes). */
 export async function openRedis(url: string, timeoutMs = 5_000): Promise<Redis> {
   const client = connectRedis(url);
-  if (client.status === 'ready') return client;
+  await whenReady(client, timeoutMs, url).catch((err: unknown) => {
+    client.disconnect();
+    throw err;
+  });
+  return client;
+}
+
+/** Resolve when `client` is ready; reject after `timeoutMs` (the client keeps trying). */
+export async function whenReady(client: Redis, timeoutMs: number, url: string): Promise<void> {
+  if (client.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();
@@ -63,11 +74,7 @@ export async function openRedis(url: string, timeoutMs = 5_000): Promise<Redis> 
       client.off('ready', onReady);
     };
     client.on('ready', onReady);
-  }).catch((err: unknown) => {
-    client.disconnect();
-    throw err;
   });
-  return client;
 }
 
 export class RedisTrustStore implements TrustStore {

@@ -3,7 +3,8 @@
 // close upstream and Redis connections.
 
 import { pino, type Logger } from 'pino';
-import { openRedis, RedisResultCache, RedisTrustStore } from '../cache/redis.js';
+import { connectRedis, RedisResultCache, RedisTrustStore, whenReady } from '../cache/redis.js';
+import { RedisHealth, ResilientResultCache, ResilientTrustStore } from '../cache/resilient.js';
 import { MemoryResultCache, type ResultCache } from '../cache/results.js';
 import { MemoryTrustStore, type TrustStore } from '../cache/trust-store.js';
 import { loadConfig, type Config } from '../config/config.js';
@@ -14,20 +15,31 @@ export interface Stores {
   readonly results: ResultCache;
   /** Readiness of the shared store, when there is one. */
   readonly check?: () => Promise<void>;
+  readonly health?: RedisHealth;
   close(): Promise<void>;
 }
 
-export async function storesFor(config: Config): Promise<Stores> {
+/**
+ * The stores a configuration asks for: in-process, or Redis with the in-process stores underneath
+ * (used while Redis is unreachable, at start-up too: trustgate starts and serves without it).
+ */
+export async function storesFor(config: Config, logger?: Logger): Promise<Stores> {
   if (!config.redis) {
     const trustStore = new MemoryTrustStore();
     const results = new MemoryResultCache(config.limits.memoryCacheMaxBytes);
     return { trustStore, results, close: async () => {} };
   }
-  const redis = await openRedis(config.redis);
+  const redis = connectRedis(config.redis);
+  const health = new RedisHealth(redis, {
+    onDown: (err) => logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'redis unreachable: serving from the in-process cache'),
+    onUp: () => logger?.info('redis reachable again: using the shared store'),
+  });
+  await whenReady(redis, 2_000, config.redis).catch((err: unknown) => health.markDown(err));
   const results = new RedisResultCache(redis, config.redisPrefix);
   return {
-    trustStore: new RedisTrustStore(redis, config.redisPrefix),
-    results,
+    trustStore: new ResilientTrustStore(new RedisTrustStore(redis, config.redisPrefix), health),
+    results: new ResilientResultCache(results, health, config.limits.memoryCacheMaxBytes),
+    health,
     check: async () => {
       await redis.ping();
     },
@@ -53,8 +65,15 @@ function makeLogger(level: string): { logger: Logger; flush: () => void } {
 export async function runServe(opts: { config?: string }): Promise<void> {
   const config = await loadConfig(opts.config);
   const { logger, flush } = makeLogger(config.log.level);
-  const stores = await storesFor(config);
-  const tg = await buildApp({ config, trustStore: stores.trustStore, results: stores.results, logger, ...(stores.check ? { storeCheck: stores.check } : {}) });
+  const stores = await storesFor(config, logger);
+  const tg = await buildApp({
+    config,
+    trustStore: stores.trustStore,
+    results: stores.results,
+    logger,
+    ...(stores.check ? { storeCheck: stores.check } : {}),
+    ...(stores.health ? { redisHealth: stores.health } : {}),
+  });
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;

@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { Agent, interceptors, Pool, type Dispatcher } from 'undici';
 import type { ResultCache } from '../cache/results.js';
 import type { TrustStore } from '../cache/trust-store.js';
+import type { RedisHealth } from '../cache/resilient.js';
 import type { Config } from '../config/config.js';
 import { TrustgateError, UnsupportedError, UpstreamNotFoundError } from '../errors.js';
 import { NotaryRemote } from '../notary/remote.js';
@@ -32,6 +33,8 @@ export interface AppOptions {
   readonly storeCheck?: () => Promise<void>;
   /** How long a readiness answer is reused (default 5 s). */
   readonly readinessCacheMs?: number;
+  /** Redis availability, for metrics (absent with the in-process cache). */
+  readonly redisHealth?: RedisHealth;
 }
 
 export interface TrustgateApp {
@@ -94,6 +97,7 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
         store: o.trustStore,
         pinning: (gun) => policy.decide(gun).pinning,
         limits: { rootMaxBytes: config.trust.rootMaxBytes },
+        ...(o.clock ? { clock: () => new Date((o.clock as () => number)()) } : {}),
         onEvent: (e: UpdaterEvent) => app.log.info({ event: e.type, gun: e.gun, ...eventDetail(e) }, `trust: ${e.type}`),
       }),
     );
@@ -110,6 +114,7 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
   const metrics = new Metrics({
     trustExpiries: () => trust.expiries(),
     singleFlightJoined: () => ({ ...trust.joined(), manifest_fetch: manifests.fetches.joined }),
+    ...(o.redisHealth ? { redis: o.redisHealth } : {}),
   });
   metricsRef = metrics;
 

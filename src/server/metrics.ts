@@ -15,6 +15,8 @@ export interface MetricsSources {
   trustExpiries(): Iterable<TrustExpiry>;
   /** Calls that joined an operation already in flight, by kind. */
   singleFlightJoined(): Record<string, number>;
+  /** Redis availability, when Redis is configured. */
+  readonly redis?: { readonly up: boolean; readonly errors: number };
 }
 
 export class Metrics {
@@ -71,6 +73,28 @@ export class Metrics {
       registers,
       collect() {
         for (const [operation, n] of Object.entries(sources.singleFlightJoined())) this.set({ operation }, n);
+      },
+    });
+    this.redisMetrics(sources, registers);
+  }
+
+  private redisMetrics(sources: MetricsSources, registers: Registry[]): void {
+    const redis = sources.redis;
+    if (!redis) return;
+    new Gauge({
+      name: 'trustgate_redis_up',
+      help: '1 while Redis is used; 0 while trustgate serves from its in-process cache because Redis is unreachable',
+      registers,
+      collect() {
+        this.set(redis.up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'trustgate_redis_failures',
+      help: 'Redis failures that switched trustgate to its in-process cache (cumulative)',
+      registers,
+      collect() {
+        this.set(redis.errors);
       },
     });
   }

@@ -2,6 +2,7 @@
 // per mode, swaps manifest bytes, lies in Docker-Content-Digest, replays stored responses, or
 // redirects blobs to another host.
 
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -11,7 +12,17 @@ export type FaultMode =
   | { kind: 'flip-manifest-byte' }
   | { kind: 'lie-digest'; digest: string }
   | { kind: 'redirect-blobs'; to: string }
-  | { kind: 'replay'; path: RegExp; body: Buffer };
+  | { kind: 'replay'; path: RegExp; body: Buffer }
+  /** Accept the request and never answer. */
+  | { kind: 'hang'; path: RegExp }
+  /** Answer 200 with an endless body. */
+  | { kind: 'endless'; path: RegExp }
+  /** Answer 200 with random bytes. */
+  | { kind: 'garbage'; path: RegExp }
+  /** Pass the response headers and half the body, then cut the connection. */
+  | { kind: 'drop-mid-body'; path: RegExp }
+  /** Pass the response headers and a little of the body, then go silent. */
+  | { kind: 'stall-body'; path: RegExp };
 
 export interface Recorded {
   method: string;
@@ -34,6 +45,11 @@ export class FaultProxy {
     return this.url;
   }
 
+  /** Connections currently open to this proxy (from trustgate). */
+  connections(): Promise<number> {
+    return new Promise((resolve) => this.server?.getConnections((_e, n) => resolve(n)) ?? resolve(0));
+  }
+
   async stop(): Promise<void> {
     const s = this.server;
     if (!s) return;
@@ -45,6 +61,22 @@ export class FaultProxy {
     const path = req.url ?? '/';
     this.requests.push({ method: req.method ?? 'GET', path, headers: req.headers });
     const mode = this.mode;
+    if (mode.kind === 'hang' && mode.path.test(path)) return;
+    if (mode.kind === 'endless' && mode.path.test(path)) {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const chunk = Buffer.alloc(64 * 1024, 0x7b);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+      return;
+    }
+    if (mode.kind === 'garbage' && mode.path.test(path)) {
+      const junk = randomBytes(700);
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(junk.length) }).end(junk);
+      return;
+    }
     if (mode.kind === 'replay' && mode.path.test(path)) {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(mode.body.length) }).end(mode.body);
       return;
@@ -67,6 +99,14 @@ export class FaultProxy {
       if (k !== 'content-encoding' && k !== 'transfer-encoding' && k !== 'connection') out[k] = v;
     });
     let body: Buffer = Buffer.from(await upstream.arrayBuffer());
+    if ((mode.kind === 'drop-mid-body' || mode.kind === 'stall-body') && mode.path.test(path) && req.method === 'GET') {
+      res.writeHead(upstream.status, { ...out, 'content-length': String(body.length) });
+      const part = mode.kind === 'drop-mid-body' ? Math.floor(body.length / 2) : Math.min(16, body.length);
+      res.write(body.subarray(0, part), () => {
+        if (mode.kind === 'drop-mid-body') res.socket?.destroy();
+      });
+      return;
+    }
     const isManifest = req.method === 'GET' && /\/manifests\//.test(path) && upstream.status === 200;
     if (isManifest && mode.kind === 'swap-manifest') body = mode.body;
     if (isManifest && mode.kind === 'flip-manifest-byte') {

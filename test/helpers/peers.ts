@@ -35,14 +35,24 @@ ${auth}`,
   return { url, port, daemon, stop: () => daemon.stop() };
 }
 
-export async function startRedis(dir: string): Promise<Peer> {
-  const port = await freePort();
+/** redis-server on a free port (or `port`, to restart one); `persist` keeps its data across restarts (AOF). */
+export async function startRedis(dir: string, o: { port?: number; persist?: boolean } = {}): Promise<Peer> {
+  const port = o.port ?? (await freePort());
   const daemon = startDaemon(
     'redis-server',
     'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'],
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', o.persist ? 'yes' : 'no', '--appendfilename', `aof-${port}`, '--dir', dir, '--protected-mode', 'yes'],
     join(dir, `redis-${port}.log`),
   );
   await waitFor('redis', () => portOpen(port), 20_000, daemon);
   return { url: `redis://127.0.0.1:${port}/0`, port, daemon, stop: () => daemon.stop() };
+}
+
+/** A TCP forwarder as its own process: kill it to make the target unreachable, start it again on the same port. */
+export async function startForwarder(dir: string, targetPort: number, port?: number): Promise<Peer> {
+  const listen = port ?? (await freePort());
+  const script = `const net=require('net');net.createServer(c=>{const u=net.connect(${targetPort},'127.0.0.1');c.on('error',()=>u.destroy());u.on('error',()=>c.destroy());c.pipe(u).pipe(c);}).listen(${listen},'127.0.0.1');`;
+  const daemon = startDaemon('forwarder', process.execPath, ['-e', script], join(dir, `forwarder-${listen}.log`));
+  await waitFor('forwarder', () => portOpen(listen), 10_000, daemon);
+  return { url: `http://127.0.0.1:${listen}`, port: listen, daemon, stop: () => daemon.stop() };
 }

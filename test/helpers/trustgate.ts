@@ -3,9 +3,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { openRedis, RedisResultCache, RedisTrustStore } from '../../src/cache/redis.js';
-import { MemoryResultCache } from '../../src/cache/results.js';
-import { MemoryTrustStore } from '../../src/cache/trust-store.js';
+import { pino } from 'pino';
+import { storesFor } from '../../src/commands/serve.js';
 import { parseConfig } from '../../src/config/config.js';
 import { buildApp, type TrustgateApp } from '../../src/server/app.js';
 import { freePort, portOpen, startDaemon, waitFor, type Daemon } from './process.js';
@@ -27,6 +26,7 @@ export interface TrustgateSpec {
   policy?: Record<string, unknown>[];
   redis?: string;
   trust?: Record<string, unknown>;
+  timeouts?: Record<string, string>;
   env?: Record<string, string>;
 }
 
@@ -44,20 +44,37 @@ export function configDoc(spec: TrustgateSpec, port: number): Record<string, unk
     upstreams: spec.upstreams,
     policy: spec.policy ?? [{ match: '*', action: 'verify' }],
     trust: { refreshInterval: '10s', ...spec.trust },
+    ...(spec.timeouts ? { timeouts: spec.timeouts } : {}),
     log: { level: 'warn' },
   };
 }
 
-/** trustgate in this process, listening on a free loopback port. */
-export async function startInProcess(dir: string, spec: TrustgateSpec, redisPrefix?: string): Promise<RunningTrustgate> {
+export interface InProcessOptions {
+  redisPrefix?: string;
+  /** The reference clock (epoch ms) for trust decisions: tests move it to expire trust data. */
+  clock?: () => number;
+  /** Receives every log line (JSON) the app writes. */
+  logLines?: string[];
+}
+
+/** trustgate in this process, listening on a free loopback port, with the stores `serve` would use. */
+export async function startInProcess(dir: string, spec: TrustgateSpec, opts: InProcessOptions | string = {}): Promise<RunningTrustgate> {
+  const o = typeof opts === 'string' ? { redisPrefix: opts } : opts;
   const port = await freePort();
   const doc = configDoc(spec, port);
-  if (redisPrefix && spec.redis) doc.redisPrefix = redisPrefix;
+  if (o.redisPrefix && spec.redis) doc.redisPrefix = o.redisPrefix;
   const config = await parseConfig(doc, { env: { ...process.env, ...spec.env }, baseDir: dir });
-  const redis = config.redis ? await openRedis(config.redis) : undefined;
-  const trustStore = redis ? new RedisTrustStore(redis, config.redisPrefix) : new MemoryTrustStore();
-  const results = redis ? new RedisResultCache(redis, config.redisPrefix) : new MemoryResultCache();
-  const app = await buildApp({ config, trustStore, results, logger: false });
+  const lines = o.logLines;
+  const logger = lines ? pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }) : undefined;
+  const stores = await storesFor(config, logger);
+  const app = await buildApp({
+    config,
+    trustStore: stores.trustStore,
+    results: stores.results,
+    logger: logger ?? false,
+    ...(o.clock ? { clock: o.clock } : {}),
+    ...(stores.health ? { redisHealth: stores.health } : {}),
+  });
   await app.app.listen({ host: '127.0.0.1', port });
   return {
     url: `http://127.0.0.1:${port}`,
@@ -66,7 +83,7 @@ export async function startInProcess(dir: string, spec: TrustgateSpec, redisPref
     stop: async () => {
       await app.app.close();
       await app.close();
-      await results.close();
+      await stores.close();
     },
   };
 }
