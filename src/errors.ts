@@ -187,7 +187,7 @@ export class AuthError extends TransportError {
 /** The client asked for something malformed (bad name, tag, digest, query). */
 export class RequestInvalidError extends TrustgateError {
   constructor(
-    readonly code: 'NAME_INVALID' | 'TAG_INVALID' | 'DIGEST_INVALID',
+    readonly code: 'NAME_INVALID' | 'TAG_INVALID' | 'DIGEST_INVALID' | 'BAD_REQUEST',
     message: string,
   ) {
     super(message);

@@ -4,18 +4,12 @@
 // trustgate's stable error code, so a person or a script knows exactly what to fix.
 
 import {
-  AuthError,
-  ConfigError,
-  HttpStatusError,
   ManifestMismatchError,
   NotSignedError,
   PolicyDeniedError,
   RepositoryError,
   RequestInvalidError,
-  TimeoutError,
-  TransportError,
   TrustgateError,
-  UnreachableError,
   UnsupportedError,
   UpstreamNotFoundError,
 } from '../errors.js';
@@ -54,17 +48,13 @@ export interface RegistryError {
 
 /** The registry code a trustgate error is reported as. */
 export function registryCodeOf(err: TrustgateError): RegistryCode {
-  if (err instanceof RequestInvalidError) return err.code;
+  if (err instanceof RequestInvalidError) return err.code === 'BAD_REQUEST' ? 'UNSUPPORTED' : err.code;
   if (err instanceof UnsupportedError) return 'UNSUPPORTED';
   if (err instanceof UpstreamNotFoundError) return err.code;
   // verification said no: not signed, trust data failed, bytes not the signed ones, policy
   if (err instanceof NotSignedError || err instanceof RepositoryError || err instanceof ManifestMismatchError) return 'DENIED';
   if (err instanceof PolicyDeniedError) return 'DENIED';
-  if (err instanceof AuthError) return 'UNAVAILABLE'; // our credentials upstream failed: not the client's
-  if (err instanceof UnreachableError || err instanceof TimeoutError || err instanceof HttpStatusError || err instanceof TransportError) {
-    return 'UNAVAILABLE';
-  }
-  if (err instanceof ConfigError) return 'UNAVAILABLE';
+  // transport failures, our own credentials refused upstream, configuration: not the client's fault
   return 'UNAVAILABLE';
 }
 
@@ -77,7 +67,9 @@ export function toRegistryError(err: unknown): RegistryError {
   if (err instanceof TrustgateError) {
     const detail: Record<string, unknown> = { reason: err.code };
     if (err instanceof RepositoryError && err.role) detail.role = err.role;
-    return registryError(registryCodeOf(err), err.message, detail);
+    const e = registryError(registryCodeOf(err), err.message, detail);
+    // a malformed request is the client's error (400), whatever registry code carries it
+    return err instanceof RequestInvalidError && err.code === 'BAD_REQUEST' ? { ...e, status: 400 } : e;
   }
   return registryError('UNAVAILABLE', 'internal error', { reason: 'INTERNAL' });
 }

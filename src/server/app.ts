@@ -9,7 +9,7 @@ import type { ResultCache } from '../cache/results.js';
 import type { TrustStore } from '../cache/trust-store.js';
 import type { RedisHealth } from '../cache/resilient.js';
 import type { Config } from '../config/config.js';
-import { TrustgateError, UnsupportedError, UpstreamNotFoundError } from '../errors.js';
+import { RequestInvalidError, TrustgateError, UnsupportedError, UpstreamNotFoundError } from '../errors.js';
 import { NotaryRemote } from '../notary/remote.js';
 import { TrustUpdater, type UpdaterEvent } from '../notary/updater.js';
 import { Policy } from '../policy/policy.js';
@@ -58,6 +58,24 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
     bodyLimit: 1024,
+    // whole requests (not responses) must arrive promptly: a slow client cannot hold a connection
+    requestTimeout: 30_000,
+    // a missing Host is refused by trustgate itself, with a registry error (below)
+    http: { requireHostHeader: false },
+    // requests too malformed for the HTTP parser still get a registry error envelope
+    clientErrorHandler: (err, socket) => {
+      const code = (err as { code?: string }).code ?? '';
+      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const body = JSON.stringify({
+        errors: [{ code: 'UNSUPPORTED', message: `malformed HTTP request (${code || 'parse error'})`, detail: { reason: 'BAD_REQUEST' } }],
+      });
+      if (socket.writable) {
+        socket.end(
+          `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+            `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      } else socket.destroy();
+    },
   });
 
   const timeouts = {
@@ -121,9 +139,13 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
   const { follow, direct } = blobDispatchers(config, timeouts);
   await app.register(replyFrom, { undici: follow as unknown as Record<string, unknown>, disableRequestLogging: true });
 
-  // reads only: refuse pushes and deletes before any body is read
+  // reads only: refuse pushes and deletes before any body is read; refuse requests no client sends
   app.addHook('onRequest', async (req) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new UnsupportedError(`${req.method} is not supported: trustgate serves pulls only`);
+    if (!req.headers.host) throw new RequestInvalidError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
+    if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
+      throw new RequestInvalidError('BAD_REQUEST', `a ${req.method} request carries no body`);
+    }
   });
   app.setErrorHandler(async (err, req, reply) => {
     const e = toRegistryError(err);
