@@ -194,6 +194,18 @@ export class RequestInvalidError extends TrustgateError {
   }
 }
 
+/** The client did not authenticate (or not validly) to a trustgate that requires it. */
+export class UnauthorizedError extends TrustgateError {
+  readonly code = 'UNAUTHORIZED' as const;
+  constructor(
+    message: string,
+    /** The WWW-Authenticate challenge to send back. */
+    readonly challenge: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A method or endpoint the proxy does not serve (pushes, deletes, catalog). */
 export class UnsupportedError extends TrustgateError {
   readonly code = 'UNSUPPORTED' as const;

@@ -2,6 +2,7 @@
 // configured, the in-process cache otherwise. SIGINT/SIGTERM: stop accepting, finish in-flight pulls,
 // close upstream and Redis connections.
 
+import { unwatchFile, watchFile } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { connectRedis, RedisResultCache, RedisTrustStore, whenReady } from '../cache/redis.js';
 import { RedisHealth, ResilientResultCache, ResilientTrustStore } from '../cache/resilient.js';
@@ -84,6 +85,7 @@ export async function runServe(opts: { config?: string }): Promise<void> {
     const reaper = setInterval(() => tg.app.server.closeIdleConnections(), 200);
     await tg.app.close();
     clearInterval(reaper);
+    for (const file of tg.watchedFiles) unwatchFile(file);
     await tg.close();
     await stores.close();
     logger.info('stopped');
@@ -92,9 +94,14 @@ export async function runServe(opts: { config?: string }): Promise<void> {
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  // a renewed certificate or changed htpasswd takes effect without a restart
+  const reload = (why: string) =>
+    void tg.reload().catch((err: unknown) => logger.error({ why, err: err instanceof Error ? err.message : String(err) }, 'reload failed: keeping the previous certificate and credentials'));
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  for (const file of tg.watchedFiles) watchFile(file, { interval: 2_000, persistent: false }, () => reload(`${file} changed`));
   const address = await tg.app.listen({ host: config.listen.host, port: config.listen.port });
   logger.info(
-    { address, upstreams: config.upstreams.map((u) => u.name), cache: config.redis ? 'redis' : 'memory' },
+    { address, tls: Boolean(config.tls), clientAuth: Boolean(config.auth), upstreams: config.upstreams.map((u) => u.name), cache: config.redis ? 'redis' : 'memory' },
     `trustgate listening on ${address}`,
   );
 }

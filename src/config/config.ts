@@ -59,6 +59,18 @@ export interface Config {
     readonly memoryCacheMaxBytes: number;
   };
   readonly log: { readonly level: string };
+  /** Client authentication; absent: anyone who reaches trustgate may pull. */
+  readonly auth?: ClientAuthConfig | undefined;
+  /** TLS for the listener; absent: plain HTTP. */
+  readonly tls?: { readonly certPath: string; readonly keyPath: string } | undefined;
+}
+
+export interface ClientAuthConfig {
+  readonly realm: string;
+  /** An htpasswd file with bcrypt entries (htpasswd -B). */
+  readonly htpasswdPath?: string | undefined;
+  /** SHA-256 (hex) of each accepted bearer token: the tokens themselves never appear in the file. */
+  readonly tokenSha256: readonly string[];
 }
 
 export const DOCKER_ROLES_DEFAULT = ['targets/releases', 'targets'] as const;
@@ -238,7 +250,7 @@ async function parseRule(v: unknown, i: number, ctx: Ctx): Promise<PolicyRule> {
 
 export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
   if (!isObj(doc)) bad('(root)', 'must be a mapping');
-  const known = ['listen', 'redis', 'redisPrefix', 'upstreams', 'policy', 'trust', 'timeouts', 'limits', 'log'];
+  const known = ['listen', 'redis', 'redisPrefix', 'upstreams', 'policy', 'trust', 'timeouts', 'limits', 'log', 'auth', 'tls'];
   for (const k of Object.keys(doc)) if (!known.includes(k)) bad(k, `unknown key (known: ${known.join(', ')})`);
   const rawUpstreams = doc.upstreams ?? EMBEDDED_DEFAULTS.upstreams;
   if (!Array.isArray(rawUpstreams) || rawUpstreams.length === 0) bad('upstreams', 'must list at least one upstream');
@@ -279,5 +291,23 @@ export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
       memoryCacheMaxBytes: parseSize(limits.memoryCacheMaxBytes ?? '256MiB', 'limits.memoryCacheMaxBytes'),
     },
     log: { level: str(log, 'level', 'log', ctx.env.TRUSTGATE_LOG_LEVEL ?? 'info') },
+    auth: parseClientAuth(doc.auth, ctx),
+    tls: parseTls(doc.tls, ctx),
   };
+}
+
+function parseClientAuth(v: unknown, ctx: Ctx): ClientAuthConfig | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObj(v)) bad('auth', 'must be a mapping');
+  const htpasswd = optStr(v, 'htpasswd', 'auth');
+  const tokenSha256 = strList(v, 'tokenSha256', 'auth', []).map((h) => h.toLowerCase());
+  for (const h of tokenSha256) if (!/^[0-9a-f]{64}$/.test(h)) bad('auth.tokenSha256', `${h} is not a SHA-256 in hex`);
+  if (!htpasswd && tokenSha256.length === 0) bad('auth', 'needs htpasswd and/or tokenSha256');
+  return { realm: str(v, 'realm', 'auth', 'trustgate'), htpasswdPath: htpasswd ? resolve(ctx.baseDir, htpasswd) : undefined, tokenSha256 };
+}
+
+function parseTls(v: unknown, ctx: Ctx): Config['tls'] {
+  if (v === undefined || v === null) return undefined;
+  if (!isObj(v)) bad('tls', 'must be a mapping');
+  return { certPath: resolve(ctx.baseDir, str(v, 'cert', 'tls')), keyPath: resolve(ctx.baseDir, str(v, 'key', 'tls')) };
 }

@@ -10,6 +10,7 @@ import {
   RepositoryError,
   RequestInvalidError,
   TrustgateError,
+  UnauthorizedError,
   UnsupportedError,
   UpstreamNotFoundError,
 } from '../errors.js';
@@ -50,6 +51,7 @@ export interface RegistryError {
 export function registryCodeOf(err: TrustgateError): RegistryCode {
   if (err instanceof RequestInvalidError) return err.code === 'BAD_REQUEST' ? 'UNSUPPORTED' : err.code;
   if (err instanceof UnsupportedError) return 'UNSUPPORTED';
+  if (err instanceof UnauthorizedError) return 'UNAUTHORIZED';
   if (err instanceof UpstreamNotFoundError) return err.code;
   // verification said no: not signed, trust data failed, bytes not the signed ones, policy
   if (err instanceof NotSignedError || err instanceof RepositoryError || err instanceof ManifestMismatchError) return 'DENIED';

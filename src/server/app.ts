@@ -9,7 +9,9 @@ import type { ResultCache } from '../cache/results.js';
 import type { TrustStore } from '../cache/trust-store.js';
 import type { RedisHealth } from '../cache/resilient.js';
 import type { Config } from '../config/config.js';
-import { RequestInvalidError, TrustgateError, UnsupportedError, UpstreamNotFoundError } from '../errors.js';
+import { readFile } from 'node:fs/promises';
+import { ConfigError, RequestInvalidError, TrustgateError, UnauthorizedError, UnsupportedError, UpstreamNotFoundError } from '../errors.js';
+import { ClientAuth } from './client-auth.js';
 import { NotaryRemote } from '../notary/remote.js';
 import { TrustUpdater, type UpdaterEvent } from '../notary/updater.js';
 import { Policy } from '../policy/policy.js';
@@ -41,6 +43,10 @@ export interface TrustgateApp {
   readonly app: FastifyInstance;
   readonly trust: TrustService;
   readonly metrics: Metrics;
+  /** Re-read the TLS certificate and key and the htpasswd file (SIGHUP, or when they change). */
+  reload(): Promise<void>;
+  /** Files whose change calls for a reload. */
+  readonly watchedFiles: readonly string[];
   /** Close upstream connections (the stores belong to the caller). */
   close(): Promise<void>;
 }
@@ -51,8 +57,19 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
     o.logger && typeof (o.logger as { child?: unknown }).child === 'function'
       ? { loggerInstance: o.logger as NonNullable<FastifyServerOptions['loggerInstance']> }
       : { logger: (o.logger as FastifyServerOptions['logger']) ?? false };
+  const readTls = async () =>
+    config.tls ? { cert: await readFile(config.tls.certPath), key: await readFile(config.tls.keyPath) } : undefined;
+  let tls: Awaited<ReturnType<typeof readTls>>;
+  try {
+    tls = await readTls();
+  } catch (cause) {
+    throw new ConfigError(`cannot read the TLS certificate or key: ${(cause as Error).message}`, { cause });
+  }
+  const clientAuth = config.auth ? new ClientAuth(config.auth) : undefined;
+  await clientAuth?.load();
   const app = Fastify({
     ...loggerOpt,
+    ...(tls ? { https: tls } : {}),
     exposeHeadRoutes: false,
     // one audit line per manifest decision instead of two generic lines per request
     logController: new LogController({ disableRequestLogging: true }),
@@ -142,6 +159,7 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
   // reads only: refuse pushes and deletes before any body is read; refuse requests no client sends
   app.addHook('onRequest', async (req) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new UnsupportedError(`${req.method} is not supported: trustgate serves pulls only`);
+    if (clientAuth && req.url.startsWith('/v2')) await clientAuth.check(req.headers.authorization);
     if (!req.headers.host) throw new RequestInvalidError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
     if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
       throw new RequestInvalidError('BAD_REQUEST', `a ${req.method} request carries no body`);
@@ -149,6 +167,7 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
   });
   app.setErrorHandler(async (err, req, reply) => {
     const e = toRegistryError(err);
+    if (err instanceof UnauthorizedError) reply.header('www-authenticate', err.challenge);
     if (!(err instanceof TrustgateError)) req.log.error({ err }, 'unexpected error');
     await reply.code(e.status).headers(API_VERSION_HEADER).type('application/json').send(req.method === 'HEAD' ? undefined : e.body);
   });
@@ -185,10 +204,19 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
     return reply.type(contentType).send(body);
   });
 
+  const reload = async () => {
+    const fresh = await readTls();
+    if (fresh) (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext(fresh);
+    await clientAuth?.load();
+    app.log.info({ tls: Boolean(fresh), htpasswd: Boolean(config.auth?.htpasswdPath) }, 'reloaded TLS certificate and client credentials');
+  };
+
   return {
     app,
     trust,
     metrics,
+    reload,
+    watchedFiles: [config.tls?.certPath, config.tls?.keyPath, config.auth?.htpasswdPath].filter((f): f is string => Boolean(f)),
     close: async () => {
       await Promise.allSettled([
         ...[...upstreams.values()].map((u) => u.close()),

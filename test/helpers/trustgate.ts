@@ -27,6 +27,8 @@ export interface TrustgateSpec {
   redis?: string;
   trust?: Record<string, unknown>;
   timeouts?: Record<string, string>;
+  auth?: Record<string, unknown>;
+  tls?: { cert: string; key: string };
   env?: Record<string, string>;
 }
 
@@ -45,6 +47,8 @@ export function configDoc(spec: TrustgateSpec, port: number): Record<string, unk
     policy: spec.policy ?? [{ match: '*', action: 'verify' }],
     trust: { refreshInterval: '10s', ...spec.trust },
     ...(spec.timeouts ? { timeouts: spec.timeouts } : {}),
+    ...(spec.auth ? { auth: spec.auth } : {}),
+    ...(spec.tls ? { tls: spec.tls } : {}),
     log: { level: 'warn' },
   };
 }
@@ -77,7 +81,7 @@ export async function startInProcess(dir: string, spec: TrustgateSpec, opts: InP
   });
   await app.app.listen({ host: '127.0.0.1', port });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${spec.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     app,
     stop: async () => {
@@ -101,5 +105,5 @@ export async function startProcess(dir: string, spec: TrustgateSpec, redisPrefix
     env: { ...process.env, ...spec.env },
   });
   await waitFor('trustgate', () => portOpen(port), 20_000, daemon);
-  return { url: `http://127.0.0.1:${port}`, port, daemon, stop: () => daemon.stop() };
+  return { url: `${spec.tls ? 'https' : 'http'}://127.0.0.1:${port}`, port, daemon, stop: () => daemon.stop() };
 }
