@@ -26,7 +26,7 @@ t.test('config/example.yaml parses and documents every key the parser reads', as
   t.equal(c.trust.refreshIntervalMs, 10_000);
   t.equal(c.limits.manifestMaxBytes, 4 << 20);
   const text = readFileSync(EXAMPLE, 'utf8');
-  const keys = ['listen', 'redis', 'redisPrefix', 'upstreams', 'name', 'registry', 'notary', 'ca', 'default', 'usernameEnv', 'passwordEnv', 'notaryAuth', 'allowedRealms', 'blobs', 'policy', 'match', 'action', 'roles', 'pin', 'keys', 'trust', 'refreshInterval', 'tofu', 'rootMaxBytes', 'timeouts', 'connect', 'headers', 'bodyIdle', 'limits', 'manifestMaxBytes', 'memoryCacheMaxBytes', 'log', 'level'];
+  const keys = ['listen', 'redis', 'redisPrefix', 'upstreams', 'name', 'registry', 'notary', 'ca', 'default', 'usernameEnv', 'passwordEnv', 'notaryAuth', 'allowedRealms', 'blobs', 'policy', 'match', 'action', 'roles', 'pin', 'keys', 'trust', 'refreshInterval', 'tofu', 'rootMaxBytes', 'timeouts', 'connect', 'headers', 'bodyIdle', 'limits', 'manifestMaxBytes', 'memoryCacheMaxBytes', 'log', 'level', 'auth', 'realm', 'htpasswd', 'tokenSha256', 'tls', 'cert', 'key'];
   for (const k of keys) t.match(text, new RegExp(`\\b${k}:`), `example documents ${k}`);
   t.notMatch(text, /password:\s*\S/, 'no password in the example');
   t.ok(parse(text));
