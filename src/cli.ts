@@ -36,6 +36,29 @@ program
     });
   });
 
+const trust = program.command('trust').description('carry verified trust data across an air gap');
+trust
+  .command('export')
+  .description('fetch and verify the complete trust data of repositories from Notary into one bundle')
+  .argument('<repository...>', 'e.g. alpine, registry.example.com/team/app')
+  .requiredOption('-o, --out <file>', 'the bundle: a .tar file, or a directory (ending with /)')
+  .option('-c, --config <file>', 'use this configuration (Notary URLs, CAs, credentials, pins); default: $TRUSTGATE_CONFIG')
+  .option('--notary <url>', 'Notary server (default: from the configuration, else notary.docker.io / https://<registry>)')
+  .option('--ca <file>', 'extra CA certificates (PEM) for the Notary server TLS')
+  .action(async (refs: string[], opts: { out: string; config?: string; notary?: string; ca?: string }) => {
+    const { runExport } = await import('./commands/trust.js');
+    process.exitCode = await runExport(refs, { ...opts, config: opts.config ?? (process.env.TRUSTGATE_CONFIG || undefined) }, stdio);
+  });
+trust
+  .command('import')
+  .description('verify a bundle again and load it into the configured store (Redis, or trust.bundles)')
+  .argument('<bundle>', 'a bundle file or directory made by trust export')
+  .option('-c, --config <file>', 'the configuration serve uses; default: $TRUSTGATE_CONFIG')
+  .action(async (bundle: string, opts: { config?: string }) => {
+    const { runImport } = await import('./commands/trust.js');
+    process.exitCode = await runImport(bundle, { config: opts.config ?? (process.env.TRUSTGATE_CONFIG || undefined) }, stdio);
+  });
+
 program
   .command('healthcheck')
   .description('exit 0 if the local trustgate answers /healthz (for container HEALTHCHECKs)')
@@ -68,6 +91,11 @@ program
       err: (l) => process.stderr.write(l + '\n'),
     });
   });
+
+const stdio = {
+  out: (l: string) => void process.stdout.write(l + '\n'),
+  err: (l: string) => void process.stderr.write(l + '\n'),
+};
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

@@ -11,6 +11,8 @@ export interface TagResult {
   readonly expires: number;
   /** Epoch ms: when trust data was last verified for it. */
   readonly verifiedAt: number;
+  /** Accepted under an offline grace (expired timestamp/snapshot metadata). */
+  readonly stale?: boolean;
 }
 
 export interface CachedManifest {

@@ -22,10 +22,11 @@ export class MemoryTrustStore implements TrustStore {
   }
 
   async putMetadata(gun: string, role: string, bytes: Buffer, version: number): Promise<void> {
-    this.metadata.set(`${gun}\n${role}`, Buffer.from(bytes));
     let v = this.versions.get(gun);
     if (!v) this.versions.set(gun, (v = new Map()));
-    if ((v.get(role) ?? 0) < version) v.set(role, version);
+    if (version < (v.get(role) ?? 0)) return; // never replace newer trust data with older
+    this.metadata.set(`${gun}\n${role}`, Buffer.from(bytes));
+    v.set(role, version);
   }
 
   async getVersions(gun: string): Promise<Map<string, number>> {

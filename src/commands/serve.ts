@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { connectRedis, RedisResultCache, RedisTrustStore, whenReady } from '../cache/redis.js';
 import { RedisHealth, ResilientResultCache, ResilientTrustStore } from '../cache/resilient.js';
 import { MemoryResultCache, type ResultCache } from '../cache/results.js';
+import { DirectoryTrustStore } from '../cache/directory-store.js';
 import { MemoryTrustStore, type TrustStore } from '../cache/trust-store.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { buildApp } from '../server/app.js';
@@ -26,7 +27,8 @@ export interface Stores {
  */
 export async function storesFor(config: Config, logger?: Logger): Promise<Stores> {
   if (!config.redis) {
-    const trustStore = new MemoryTrustStore();
+    // with `trust.bundles`, imported trust data lives in that directory (read on every refresh)
+    const trustStore = config.trust.bundlesDir ? new DirectoryTrustStore(config.trust.bundlesDir) : new MemoryTrustStore();
     const results = new MemoryResultCache(config.limits.memoryCacheMaxBytes);
     return { trustStore, results, close: async () => {} };
   }

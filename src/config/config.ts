@@ -18,7 +18,10 @@ export interface UpstreamConfig {
   /** The registry name clients use; GUN = <name>/<repository>. */
   readonly name: string;
   readonly registry: string;
+  /** The Notary server URL, or 'offline': verify against imported trust data only. */
   readonly notary: string;
+  /** For offline upstreams: how long past expiry timestamp/snapshot metadata is still accepted (ms). */
+  readonly maxStalenessMs: number;
   /** PEM of extra trust roots for this upstream's TLS (registry and Notary). */
   readonly caPem?: string | undefined;
   readonly default: boolean;
@@ -47,6 +50,8 @@ export interface Config {
     readonly refreshIntervalMs: number;
     readonly tofu: boolean;
     readonly rootMaxBytes: number;
+    /** Without Redis: the directory `trustgate trust import` writes to and `serve` loads from. */
+    readonly bundlesDir?: string | undefined;
   };
   readonly timeouts: {
     readonly connectMs: number;
@@ -74,6 +79,7 @@ export interface ClientAuthConfig {
 }
 
 export const DOCKER_ROLES_DEFAULT = ['targets/releases', 'targets'] as const;
+const MAX_STALENESS_MS = 365 * 86_400_000;
 
 /** The configuration `trustgate serve` runs with when given no file. */
 export const EMBEDDED_DEFAULTS = {
@@ -209,12 +215,25 @@ async function parseUpstream(v: unknown, i: number, ctx: Ctx): Promise<UpstreamC
   const blobs = str(v, 'blobs', path, 'stream');
   if (blobs !== 'stream' && blobs !== 'redirect') bad(`${path}.blobs`, 'must be stream or redirect');
   const ca = optStr(v, 'ca', path);
+  const notary = str(v, 'notary', path);
+  const offline = v.offline === undefined || v.offline === null ? {} : v.offline;
+  if (!isObj(offline)) bad(`${path}.offline`, 'must be a mapping');
+  let maxStalenessMs = 0;
+  if (offline.maxStaleness !== undefined) {
+    if (notary !== 'offline') bad(`${path}.offline.maxStaleness`, 'a grace for expired trust data is only for upstreams with notary: offline');
+    maxStalenessMs = parseDuration(offline.maxStaleness, `${path}.offline.maxStaleness`);
+    if (maxStalenessMs > MAX_STALENESS_MS) bad(`${path}.offline.maxStaleness`, 'is bounded: at most 365d');
+  }
+  onlyKnown(offline, `${path}.offline`, ['maxStaleness']);
   const credentials = credentialsFrom(v, path, ctx);
   const notaryAuth = isObj(v.notaryAuth) ? credentialsFrom(v.notaryAuth, `${path}.notaryAuth`, ctx) : undefined;
+  if (isObj(v.notaryAuth)) onlyKnown(v.notaryAuth, `${path}.notaryAuth`, ['usernameEnv', 'passwordEnv']);
+  onlyKnown(v, path, ['name', 'registry', 'notary', 'offline', 'ca', 'default', 'usernameEnv', 'passwordEnv', 'notaryAuth', 'allowedRealms', 'blobs']);
   return {
     name,
     registry: httpUrl(str(v, 'registry', path), `${path}.registry`),
-    notary: httpUrl(str(v, 'notary', path), `${path}.notary`),
+    notary: notary === 'offline' ? 'offline' : httpUrl(notary, `${path}.notary`),
+    maxStalenessMs,
     caPem: ca ? await readPem(ca, `${path}.ca`, ctx) : undefined,
     default: bool(v, 'default', path, false),
     credentials,
@@ -239,6 +258,8 @@ async function parseRule(v: unknown, i: number, ctx: Ctx): Promise<PolicyRule> {
   const keys = strList(pin, 'keys', `${path}.pin`, []).map((k) => k.toLowerCase());
   for (const k of keys) if (!/^[0-9a-f]{64}$/.test(k)) bad(`${path}.pin.keys`, `${k} is not a key ID (64 hex characters)`);
   const ca = optStr(pin, 'ca', `${path}.pin`);
+  onlyKnown(pin, `${path}.pin`, ['keys', 'ca']);
+  onlyKnown(v, path, ['match', 'action', 'roles', 'pin']);
   return {
     match: str(v, 'match', path),
     action,
@@ -248,10 +269,16 @@ async function parseRule(v: unknown, i: number, ctx: Ctx): Promise<PolicyRule> {
   };
 }
 
+/** A misspelt key in a security configuration must not be silently ignored. */
+function onlyKnown(v: Obj, path: string, known: readonly string[]): void {
+  for (const k of Object.keys(v)) {
+    if (!known.includes(k)) bad(path === '(root)' ? k : `${path}.${k}`, `unknown key (known: ${known.join(', ')})`);
+  }
+}
+
 export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
   if (!isObj(doc)) bad('(root)', 'must be a mapping');
-  const known = ['listen', 'redis', 'redisPrefix', 'upstreams', 'policy', 'trust', 'timeouts', 'limits', 'log', 'auth', 'tls'];
-  for (const k of Object.keys(doc)) if (!known.includes(k)) bad(k, `unknown key (known: ${known.join(', ')})`);
+  onlyKnown(doc, '(root)', ['listen', 'redis', 'redisPrefix', 'upstreams', 'policy', 'trust', 'timeouts', 'limits', 'log', 'auth', 'tls']);
   const rawUpstreams = doc.upstreams ?? EMBEDDED_DEFAULTS.upstreams;
   if (!Array.isArray(rawUpstreams) || rawUpstreams.length === 0) bad('upstreams', 'must list at least one upstream');
   const upstreams = await Promise.all(rawUpstreams.map((u, i) => parseUpstream(u, i, ctx)));
@@ -263,10 +290,18 @@ export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
   if (upstreams.filter((u) => u.default).length > 1) bad('upstreams', 'at most one upstream can be the default');
   const rawPolicy = doc.policy ?? EMBEDDED_DEFAULTS.policy;
   if (!Array.isArray(rawPolicy)) bad('policy', 'must be a list of rules');
-  const trust = isObj(doc.trust) ? doc.trust : {};
-  const timeouts = isObj(doc.timeouts) ? doc.timeouts : {};
-  const limits = isObj(doc.limits) ? doc.limits : {};
-  const log = isObj(doc.log) ? doc.log : {};
+  const section = (key: string, known: readonly string[]): Obj => {
+    const v = doc[key];
+    if (v === undefined || v === null) return {};
+    if (!isObj(v)) bad(key, 'must be a mapping');
+    onlyKnown(v, key, known);
+    return v;
+  };
+  const trust = section('trust', ['refreshInterval', 'tofu', 'rootMaxBytes', 'bundles']);
+  const timeouts = section('timeouts', ['connect', 'headers', 'bodyIdle', 'notary']);
+  const limits = section('limits', ['manifestMaxBytes', 'memoryCacheMaxBytes']);
+  const log = section('log', ['level']);
+  const bundles = optStr(trust, 'bundles', 'trust');
   const redis = ctx.env.TRUSTGATE_REDIS_URL ?? optStr(doc, 'redis', '(root)');
   if (redis && !/^rediss?:\/\//.test(redis)) bad('redis', 'must be a redis:// or rediss:// URL');
   return {
@@ -279,6 +314,7 @@ export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
       refreshIntervalMs: parseDuration(trust.refreshInterval ?? '10s', 'trust.refreshInterval'),
       tofu: bool(trust, 'tofu', 'trust', true),
       rootMaxBytes: parseSize(trust.rootMaxBytes ?? '1MiB', 'trust.rootMaxBytes'),
+      bundlesDir: bundles ? resolve(ctx.baseDir, bundles) : undefined,
     },
     timeouts: {
       connectMs: parseDuration(timeouts.connect ?? '5s', 'timeouts.connect'),
@@ -303,11 +339,13 @@ function parseClientAuth(v: unknown, ctx: Ctx): ClientAuthConfig | undefined {
   const tokenSha256 = strList(v, 'tokenSha256', 'auth', []).map((h) => h.toLowerCase());
   for (const h of tokenSha256) if (!/^[0-9a-f]{64}$/.test(h)) bad('auth.tokenSha256', `${h} is not a SHA-256 in hex`);
   if (!htpasswd && tokenSha256.length === 0) bad('auth', 'needs htpasswd and/or tokenSha256');
+  onlyKnown(v, 'auth', ['realm', 'htpasswd', 'tokenSha256']);
   return { realm: str(v, 'realm', 'auth', 'trustgate'), htpasswdPath: htpasswd ? resolve(ctx.baseDir, htpasswd) : undefined, tokenSha256 };
 }
 
 function parseTls(v: unknown, ctx: Ctx): Config['tls'] {
   if (v === undefined || v === null) return undefined;
   if (!isObj(v)) bad('tls', 'must be a mapping');
+  onlyKnown(v, 'tls', ['cert', 'key']);
   return { certPath: resolve(ctx.baseDir, str(v, 'cert', 'tls')), keyPath: resolve(ctx.baseDir, str(v, 'key', 'tls')) };
 }

@@ -32,12 +32,14 @@ import {
   TIMESTAMP,
   TrustedMetadataSet,
   DOCKER_ROLES,
+  NO_PINNING,
   type DelegationSpec,
   type FileMeta,
   type SignedTarget,
   type TrustPinning,
   type Verified,
   type Targets,
+  type TrustContext,
 } from '../trust/index.js';
 import type { MetadataFetcher } from './remote.js';
 
@@ -59,6 +61,8 @@ export interface UpdaterOptions {
   readonly store: TrustStore;
   /** The trust pinning, or a function giving it per GUN (policy rules pin per repository). */
   readonly pinning: TrustPinning | ((gun: string) => TrustPinning);
+  /** Offline grace for expired timestamp/snapshot metadata, ms (an upstream's offline.maxStaleness). */
+  readonly maxStalenessMs?: number;
   readonly clock?: () => Date;
   readonly limits?: Partial<Limits>;
   readonly onEvent?: (event: UpdaterEvent) => void;
@@ -90,7 +94,7 @@ export class TrustUpdater {
   /** Bring the GUN's trust data up to date and return the fully verified set. */
   async refresh(gun: string): Promise<RefreshResult> {
     const pinning = typeof this.opts.pinning === 'function' ? this.opts.pinning(gun) : this.opts.pinning;
-    const ctx = { gun, now: this.clock(), pinning };
+    const ctx = { gun, now: this.clock(), pinning, maxStalenessMs: this.opts.maxStalenessMs ?? 0 };
     const floors = await this.opts.store.getVersions(gun);
     const set = await this.loadRoot(ctx, floors);
     if (set.isRootExpired()) await this.rotateRoot(set, floors);
@@ -114,7 +118,7 @@ export class TrustUpdater {
 
   // ---- root ---------------------------------------------------------------------------
 
-  private async loadRoot(ctx: { gun: string; now: Date; pinning: TrustPinning }, floors: Map<string, number>) {
+  private async loadRoot(ctx: TrustContext, floors: Map<string, number>) {
     const stored = await this.opts.store.getMetadata(ctx.gun, ROOT);
     if (stored) {
       try {
@@ -153,6 +157,7 @@ export class TrustUpdater {
       if (!(err instanceof RootRotationError)) throw err;
       // untrusted peek at the claimed version, only to know how far to walk
       const newest = parseRoot(parseEnvelope(raw, ROOT)).version;
+      if (newest < from) throw new BadVersionError(ROOT, newest, from); // an older root: a rollback
       if (newest - from > this.limits.maxRootRotations) {
         throw new RootRotationError(ROOT, `root jumps from version ${from} to ${newest}: too many rotations`);
       }
@@ -255,6 +260,24 @@ export class TrustUpdater {
     await this.opts.store.putMetadata(gun, role, raw, v.data.version);
     return v;
   }
+}
+
+/**
+ * Check that root versions 1…N each sign the next (the rotations a client walks), and that the chain
+ * ends at `trusted` (already verified under the pinning). Pinning is not applied to the older roots:
+ * pins name today's keys, and a client that trusts version N never needs the older ones.
+ */
+export function verifyRootChain(gun: string, roots: ReadonlyMap<number, Buffer>, trusted: Buffer, now: Date): void {
+  const first = roots.get(1);
+  if (!first) throw new RootRotationError(ROOT, `${gun}: root version 1 is missing`);
+  const set = TrustedMetadataSet.fromRoot(first, { gun, now, pinning: NO_PINNING }, true);
+  const last = Math.max(...roots.keys());
+  for (let v = 2; v <= last; v++) {
+    const bytes = roots.get(v);
+    if (!bytes) throw new RootRotationError(ROOT, `${gun}: root version ${v} is missing`);
+    set.updateRoot(bytes, { final: false, exactVersion: v });
+  }
+  if (!set.root.bytes.equals(trusted)) throw new RootRotationError(ROOT, `${gun}: the root versions do not end at the trusted root`);
 }
 
 /**

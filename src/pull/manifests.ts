@@ -31,6 +31,8 @@ export interface ServedManifest {
   /** For the audit line. */
   readonly role?: string;
   readonly signers?: readonly string[];
+  /** Served under an offline grace. */
+  readonly stale?: boolean;
   /** hot: verified by this process within the refresh interval; hit: from the shared cache. */
   readonly cache: 'hot' | 'hit' | 'miss';
 }
@@ -59,6 +61,11 @@ export class ManifestService {
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** Forget the warm answers (after a reload). */
+  invalidate(): void {
+    this.hot.clear();
+  }
+
   /** The warm answer for a tag or digest, if this process verified it within the refresh interval. */
   hotAnswer(p: PullTarget, reference: string): ServedManifest | undefined {
     if (p.decision.action !== 'verify') return undefined;
@@ -75,7 +82,7 @@ export class ManifestService {
     const { result, cache } = await this.trust.resolveTag(p.upstream.name, p.gun, tag, p.decision.roles);
     const m = await this.verifiedManifest(p, result.digest, result.length);
     await this.admitChildren(p, m.manifest, result.expires);
-    const served = { digest: result.digest, ...m.manifest, role: result.role, signers: result.signers };
+    const served = { digest: result.digest, ...m.manifest, role: result.role, signers: result.signers, ...(result.stale ? { stale: true } : {}) };
     this.remember(hotKey(p, tag), served, Math.min(result.verifiedAt + this.refreshIntervalMs, result.expires));
     return { ...served, cache: cache === 'hit' && m.cached ? 'hit' : 'miss' };
   }

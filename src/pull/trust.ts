@@ -65,9 +65,14 @@ export class TrustService {
     return roles.some((r) => memo.signed?.get(r)?.has(digest));
   }
 
+  /** Forget what this process verified: the next pull of every repository refreshes. */
+  invalidate(): void {
+    this.memo.clear();
+  }
+
   /** Each remembered repository with the earliest expiry of its trust data (metrics). */
-  *expiries(): IterableIterator<{ gun: string; expires: number }> {
-    for (const [gun, m] of this.memo) yield { gun, expires: m.expires };
+  *expiries(): IterableIterator<{ gun: string; expires: number; stale: boolean }> {
+    for (const [gun, m] of this.memo) yield { gun, expires: m.expires, stale: m.refresh.set.stale };
   }
 
   /** Calls that joined a refresh or tag resolution already in flight (metrics). */
@@ -113,6 +118,7 @@ export class TrustService {
       signers: target.signers,
       expires: target.expires.getTime(),
       verifiedAt: memo.at,
+      ...(target.stale ? { stale: true } : {}),
     };
     const ttl = result.expires - this.clock();
     if (ttl > 0) await this.opts.results.putTag(key, result, ttl);
@@ -154,8 +160,9 @@ export class TrustService {
   }
 }
 
+/** Until when the repository's trust data is accepted (offline grace included). */
 function earliestExpiry(set: TrustedMetadataSet): number {
-  return Math.min(...chainOf(set, 'targets').map((c) => c.expires.getTime()));
+  return Math.min(...chainOf(set, 'targets').map((c) => c.validUntil.getTime()));
 }
 
 /** Digests signed directly in each role's file (by-digest pulls may name any signed target). */

@@ -12,6 +12,7 @@ import type { Config } from '../config/config.js';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, RequestInvalidError, TrustgateError, UnauthorizedError, UnsupportedError, UpstreamNotFoundError } from '../errors.js';
 import { ClientAuth } from './client-auth.js';
+import { StoreFetcher } from '../notary/offline.js';
 import { NotaryRemote } from '../notary/remote.js';
 import { TrustUpdater, type UpdaterEvent } from '../notary/updater.js';
 import { Policy } from '../policy/policy.js';
@@ -110,6 +111,7 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
       u.name,
       new RegistryUpstream(u, { ...timeouts, totalTimeoutMs: config.timeouts.headersMs + config.timeouts.bodyIdleMs, observe: observe(u.name, 'registry') }),
     );
+    if (u.notary === 'offline') continue; // verified against imported trust data only
     notaries.set(
       u.name,
       new NotaryRemote(u.notary, {
@@ -124,12 +126,14 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
   }
   const policy = new Policy(config.policy, config.trust.tofu);
   const updaters = new Map<string, TrustUpdater>();
-  for (const [name, remote] of notaries) {
+  for (const u of config.upstreams) {
+    const name = u.name;
     updaters.set(
       name,
       new TrustUpdater({
-        fetcher: remote,
+        fetcher: notaries.get(name) ?? new StoreFetcher(o.trustStore),
         store: o.trustStore,
+        maxStalenessMs: u.maxStalenessMs,
         pinning: (gun) => policy.decide(gun).pinning,
         limits: { rootMaxBytes: config.trust.rootMaxBytes },
         ...(o.clock ? { clock: () => new Date((o.clock as () => number)()) } : {}),
@@ -150,7 +154,7 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
     trustExpiries: () => trust.expiries(),
     singleFlightJoined: () => ({ ...trust.joined(), manifest_fetch: manifests.fetches.joined }),
     ...(o.redisHealth ? { redis: o.redisHealth } : {}),
-  });
+  }, o.clock);
   metricsRef = metrics;
 
   const { follow, direct } = blobDispatchers(config, timeouts);
@@ -184,15 +188,19 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
     blobs: new BlobService(direct),
     tags: new TagService(trust),
     metrics,
+    trustStore: o.trustStore,
   });
 
   // operations endpoints, outside the registry API
   const readiness = new ReadinessProbe([
     ...(o.storeCheck ? [{ name: 'redis', check: o.storeCheck }] : []),
-    ...config.upstreams.flatMap((u) => [
-      httpCheck(`${u.name} registry`, `${u.registry}/v2/`, (upstreams.get(u.name) as RegistryUpstream).http.dispatcher),
-      httpCheck(`${u.name} notary`, `${u.notary}/v2/`, (notaries.get(u.name) as NotaryRemote).dispatcher),
-    ]),
+    ...config.upstreams.flatMap((u) => {
+      const notary = notaries.get(u.name);
+      return [
+        httpCheck(`${u.name} registry`, `${u.registry}/v2/`, (upstreams.get(u.name) as RegistryUpstream).http.dispatcher),
+        ...(notary ? [httpCheck(`${u.name} notary`, `${u.notary}/v2/`, notary.dispatcher)] : []),
+      ];
+    }),
   ], o.readinessCacheMs);
   app.get('/healthz', async (_req, reply) => reply.send({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -205,6 +213,9 @@ export async function buildApp(o: AppOptions): Promise<TrustgateApp> {
   });
 
   const reload = async () => {
+    // imported trust data and changed pins take effect now, not at the next refresh
+    trust.invalidate();
+    manifests.invalidate();
     const fresh = await readTls();
     if (fresh) (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext(fresh);
     await clientAuth?.load();

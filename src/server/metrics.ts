@@ -6,8 +6,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 export interface TrustExpiry {
   readonly gun: string;
-  /** Epoch ms of the earliest expiry among the trust files answers depend on. */
+  /** Epoch ms until which the repository's trust data is accepted (offline grace included). */
   readonly expires: number;
+  /** Served under the offline grace now. */
+  readonly stale: boolean;
 }
 
 export interface MetricsSources {
@@ -26,7 +28,7 @@ export class Metrics {
   readonly cacheLookups: Counter<'cache' | 'result'>;
   readonly refreshes: Counter<'upstream' | 'result'>;
 
-  constructor(sources?: MetricsSources) {
+  constructor(sources?: MetricsSources, clock: () => number = Date.now) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'trustgate_' });
     this.decisions = new Counter({
@@ -57,13 +59,24 @@ export class Metrics {
     if (!sources) return;
     new Gauge({
       name: 'trustgate_trust_expiry_seconds',
-      help: 'Seconds until the earliest expiry of the trust data a repository answers depend on (negative: expired)',
+      help: 'Seconds until the trust data a repository answers depend on stops being accepted (offline grace included)',
       labelNames: ['gun'],
       registers,
       collect() {
         this.reset();
-        const now = Date.now();
+        const now = clock();
         for (const e of sources.trustExpiries()) this.set({ gun: e.gun }, Math.round((e.expires - now) / 1000));
+      },
+    });
+    new Gauge({
+      name: 'trustgate_offline_grace_remaining_seconds',
+      help: 'For repositories served under an offline grace (expired timestamp/snapshot accepted): seconds until the grace runs out',
+      labelNames: ['gun'],
+      registers,
+      collect() {
+        this.reset();
+        const now = clock();
+        for (const e of sources.trustExpiries()) if (e.stale) this.set({ gun: e.gun }, Math.round((e.expires - now) / 1000));
       },
     });
     new Gauge({

@@ -16,6 +16,9 @@ import type { Policy } from '../policy/policy.js';
 import { DIGEST, DOCKER_HUB, isValidRepository, TAG } from '../registry/reference.js';
 import type { RegistryUpstream } from '../registry/upstream.js';
 import type { Metrics } from './metrics.js';
+import type { TrustStore } from '../cache/trust-store.js';
+import { answer } from '../notary/offline.js';
+import { isValidGun } from '../notary/remote.js';
 
 export const API_VERSION_HEADER = { 'docker-distribution-api-version': 'registry/2.0' };
 
@@ -27,6 +30,8 @@ export interface RouteServices {
   readonly blobs: BlobService;
   readonly tags: TagService;
   readonly metrics: Metrics;
+  /** Trust data served read-only on the Notary API (for notary/docker clients on the far side of an air gap). */
+  readonly trustStore: TrustStore;
 }
 
 interface ParsedPath {
@@ -36,6 +41,28 @@ interface ParsedPath {
 }
 
 const ROUTE = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/;
+const TUF_ROUTE = /^\/v2\/(.+)\/_trust\/tuf\/(.+)\.json$/;
+const TUF_NAME = /^(?:\d{1,10}\.)?(?:root|timestamp|snapshot|targets(?:\/[-a-z0-9_]+)*)(?:\.[0-9a-f]{64})?$/;
+
+/**
+ * The Notary read API over trustgate's store: `/v2/<GUN>/_trust/tuf/<name>.json`, so notary and
+ * docker trust clients can verify against trustgate where no Notary is reachable. The files are
+ * served as stored (verified when stored; clients verify them again).
+ */
+async function serveTrustFile(s: RouteServices, gun: string, name: string, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (gun.includes('%') || name.includes('%') || !isValidGun(gun) || !TUF_NAME.test(name)) {
+    throw new RequestInvalidError('NAME_INVALID', 'not a trust metadata path');
+  }
+  const decision = s.policy.decide(gun);
+  if (decision.action === 'deny') throw new PolicyDeniedError('POLICY_DENIED', `policy denies ${gun}`);
+  const store = s.trustStore;
+  const bytes = await answer((role) => store.getMetadata(gun, role), name, 64 << 20, 'absent');
+  if (!bytes) {
+    await reply.code(404).type('application/json').send({ errors: [{ code: 'METADATA_NOT_FOUND', message: `no ${name} for ${gun}`, detail: {} }] });
+    return;
+  }
+  await reply.type('application/json').header('content-length', String(bytes.length)).send(req.method === 'HEAD' ? undefined : bytes);
+}
 const TAGS_ROUTE = /^\/v2\/(.+)\/tags\/list$/;
 const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
@@ -66,6 +93,8 @@ export function registerRoutes(app: FastifyInstance, s: RouteServices): void {
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const [path = '', query = ''] = (req.raw.url ?? '').split('?', 2) as [string, string?];
+    const tuf = TUF_ROUTE.exec(path);
+    if (tuf) return serveTrustFile(s, tuf[1] as string, tuf[2] as string, req, reply);
     const parsed = parsePath(path);
     const target = selectTarget(s, parsed.repository, new URLSearchParams(query), req.headers.accept);
     reply.headers(API_VERSION_HEADER);
@@ -107,14 +136,19 @@ async function serveManifest(
     req.log.warn({ ...decisionFields(), method: req.method, client: req.ip, decision: 'refused', reason, detail }, 'manifest refused');
     throw err;
   }
+  const decision = target.decision.action === 'allow' ? 'allowed-unverified' : m.stale ? 'served-under-grace' : 'served';
   let audit = auditLoggers.get(m);
   if (audit === undefined) {
-    const decision = target.decision.action === 'allow' ? 'allowed-unverified' : 'served';
     audit = req.server.log.child({ ...decisionFields(), decision, digest: m.digest, role: m.role });
     auditLoggers.set(m, audit);
   }
-  audit.info({ method: req.method, client: req.ip, cache: m.cache }, 'manifest served');
-  s.metrics.decisions.inc({ decision: target.decision.action === 'allow' ? 'allowed-unverified' : 'served', reason: '', upstream: target.upstream.name });
+  if (m.stale) {
+    // expired timestamp/snapshot accepted under the offline grace: a warning on every pull
+    audit.warn({ method: req.method, client: req.ip, cache: m.cache }, 'manifest served under the offline grace: trust data expired, import a fresh bundle');
+  } else {
+    audit.info({ method: req.method, client: req.ip, cache: m.cache }, 'manifest served');
+  }
+  s.metrics.decisions.inc({ decision, reason: '', upstream: target.upstream.name });
   s.metrics.cacheLookups.inc({ cache: 'manifest', result: m.cache });
   reply.headers({
     'content-type': m.mediaType,

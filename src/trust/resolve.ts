@@ -17,6 +17,8 @@ export interface RoleExpiry {
   readonly role: string;
   readonly expires: Date;
   readonly version: number;
+  /** Until when the file is accepted: its expiry, plus the offline grace for timestamp/snapshot. */
+  readonly validUntil: Date;
 }
 
 export interface SignedTarget {
@@ -29,8 +31,10 @@ export interface SignedTarget {
   readonly role: string;
   /** Key IDs whose signatures on that role's file verified. */
   readonly signers: readonly string[];
-  /** The earliest expiry of every file this answer depends on: it is valid until then. */
+  /** The earliest time any file this answer depends on stops being accepted (grace included). */
   readonly expires: Date;
+  /** Served under the offline grace: expired timestamp or snapshot metadata was accepted. */
+  readonly stale: boolean;
   /** Every file the answer depends on, with its version and expiry. */
   readonly chain: readonly RoleExpiry[];
 }
@@ -100,8 +104,9 @@ function toSignedTarget(set: TrustedMetadataSet, tag: string, role: string, meta
     throw new TagNotSignedError(set.gun, tag, `the signed target in ${role} has no valid sha256 hash`);
   }
   const chain = chainOf(set, role);
-  const expires = new Date(Math.min(...chain.map((c) => c.expires.getTime())));
+  const expires = new Date(Math.min(...chain.map((c) => c.validUntil.getTime())));
   return {
+    stale: set.stale,
     gun: set.gun,
     tag,
     digest: `sha256:${hash.toString('hex')}`,
@@ -115,14 +120,20 @@ function toSignedTarget(set: TrustedMetadataSet, tag: string, role: string, meta
 
 /** The files an answer signed by `role` depends on: root, timestamp, snapshot, targets, delegation. */
 export function chainOf(set: TrustedMetadataSet, role: string): RoleExpiry[] {
-  const out: RoleExpiry[] = [{ role: ROOT, expires: set.root.root.expires, version: set.root.root.version }];
+  const entry = (name: string, expires: Date, version: number): RoleExpiry => ({
+    role: name,
+    expires,
+    version,
+    validUntil: new Date(expires.getTime() + set.graceMs(name)),
+  });
+  const out: RoleExpiry[] = [entry(ROOT, set.root.root.expires, set.root.root.version)];
   const ts = set.timestamp;
   const sn = set.snapshot;
-  if (ts) out.push({ role: TIMESTAMP, expires: ts.data.expires, version: ts.data.version });
-  if (sn) out.push({ role: SNAPSHOT, expires: sn.data.expires, version: sn.data.version });
+  if (ts) out.push(entry(TIMESTAMP, ts.data.expires, ts.data.version));
+  if (sn) out.push(entry(SNAPSHOT, sn.data.expires, sn.data.version));
   for (const name of role === TARGETS ? [TARGETS] : [TARGETS, role]) {
     const f = set.targetsFiles.get(name);
-    if (f) out.push({ role: name, expires: f.data.expires, version: f.data.version });
+    if (f) out.push(entry(name, f.data.expires, f.data.version));
   }
   return out;
 }

@@ -41,7 +41,15 @@ export interface TrustContext {
   /** The reference time for every expiry decision in this refresh. */
   readonly now: Date;
   readonly pinning: TrustPinning;
+  /**
+   * Offline grace (ms): how long past their expiry timestamp and snapshot metadata are still
+   * accepted. Never applies to root, targets or delegations. 0 (the default): none.
+   */
+  readonly maxStalenessMs?: number;
 }
+
+/** Roles whose expiry an offline grace may extend: the ones only a reachable Notary can refresh. */
+export const GRACE_ROLES: readonly string[] = [TIMESTAMP, SNAPSHOT];
 
 /** Misuse of the state machine by the caller: a programming error, not a repository fault. */
 class OrderError extends Error {
@@ -201,7 +209,23 @@ export class TrustedMetadataSet {
 
   private checkVersionAndExpiry(role: string, data: { version: number; expires: Date }, minVersion: number): void {
     if (data.version < minVersion) throw new BadVersionError(role, data.version, minVersion);
-    if (data.expires < this.ctx.now) throw new ExpiredMetadataError(role, data.expires);
+    if (data.expires < this.ctx.now && !this.withinGrace(role, data.expires)) throw new ExpiredMetadataError(role, data.expires);
+  }
+
+  /** Grace in force for `role`: the configured staleness for timestamp and snapshot, else none. */
+  graceMs(role: string): number {
+    return GRACE_ROLES.includes(role) ? Math.max(0, this.ctx.maxStalenessMs ?? 0) : 0;
+  }
+
+  private withinGrace(role: string, expires: Date): boolean {
+    const grace = this.graceMs(role);
+    return grace > 0 && this.ctx.now.getTime() <= expires.getTime() + grace;
+  }
+
+  /** True when expired timestamp or snapshot metadata is accepted under the offline grace. */
+  get stale(): boolean {
+    const now = this.ctx.now;
+    return (this.timestampState?.data.expires ?? now) < now || (this.snapshotState?.data.expires ?? now) < now;
   }
 }
 

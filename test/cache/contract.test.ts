@@ -6,6 +6,8 @@ import { Redis } from 'ioredis';
 import { openRedis, RedisResultCache, RedisTrustStore } from '../../src/cache/redis.js';
 import { MemoryResultCache, type ResultCache } from '../../src/cache/results.js';
 import { MemoryTrustStore, type TrustStore } from '../../src/cache/trust-store.js';
+import { DirectoryTrustStore } from '../../src/cache/directory-store.js';
+import { join } from 'node:path';
 import { startRedis } from '../helpers/peers.js';
 import { tempDir } from '../helpers/process.js';
 
@@ -35,6 +37,7 @@ async function contract(t: Test, make: () => Promise<Stores>) {
     await trust.putMetadata(gun, 'timestamp', Buffer.from('v5'), 5);
     await trust.putMetadata(gun, 'timestamp', Buffer.from('v3'), 3);
     t.equal((await trust.getVersions(gun)).get('timestamp'), 5);
+    t.same(await trust.getMetadata(gun, 'timestamp'), Buffer.from('v5'), 'the older bytes were not stored');
     await trust.putMetadata(gun, 'timestamp', Buffer.from('v7'), 7);
     await trust.putMetadata(gun, 'snapshot', Buffer.from('s'), 2);
     t.same(Object.fromEntries(await trust.getVersions(gun)), { timestamp: 7, snapshot: 2 });
@@ -78,6 +81,11 @@ async function contract(t: Test, make: () => Promise<Stores>) {
 }
 
 t.test('in-memory stores', (t) => contract(t, async () => ({ trust: new MemoryTrustStore(), results: new MemoryResultCache() })));
+
+t.test('directory trust store (trust.bundles)', (t) => {
+  let n = 0;
+  return contract(t, async () => ({ trust: new DirectoryTrustStore(join(dir.path, `bundles-${n++}`)), results: new MemoryResultCache() }));
+});
 
 t.test('Redis stores', async (t) => {
   const redis = await startRedis(dir.path);

@@ -26,7 +26,7 @@ t.test('config/example.yaml parses and documents every key the parser reads', as
   t.equal(c.trust.refreshIntervalMs, 10_000);
   t.equal(c.limits.manifestMaxBytes, 4 << 20);
   const text = readFileSync(EXAMPLE, 'utf8');
-  const keys = ['listen', 'redis', 'redisPrefix', 'upstreams', 'name', 'registry', 'notary', 'ca', 'default', 'usernameEnv', 'passwordEnv', 'notaryAuth', 'allowedRealms', 'blobs', 'policy', 'match', 'action', 'roles', 'pin', 'keys', 'trust', 'refreshInterval', 'tofu', 'rootMaxBytes', 'timeouts', 'connect', 'headers', 'bodyIdle', 'limits', 'manifestMaxBytes', 'memoryCacheMaxBytes', 'log', 'level', 'auth', 'realm', 'htpasswd', 'tokenSha256', 'tls', 'cert', 'key'];
+  const keys = ['listen', 'redis', 'redisPrefix', 'upstreams', 'name', 'registry', 'notary', 'ca', 'default', 'usernameEnv', 'passwordEnv', 'notaryAuth', 'allowedRealms', 'blobs', 'offline', 'maxStaleness', 'policy', 'match', 'action', 'roles', 'pin', 'keys', 'trust', 'refreshInterval', 'tofu', 'rootMaxBytes', 'bundles', 'timeouts', 'connect', 'headers', 'bodyIdle', 'limits', 'manifestMaxBytes', 'memoryCacheMaxBytes', 'log', 'level', 'auth', 'realm', 'htpasswd', 'tokenSha256', 'tls', 'cert', 'key'];
   for (const k of keys) t.match(text, new RegExp(`\\b${k}:`), `example documents ${k}`);
   t.notMatch(text, /password:\s*\S/, 'no password in the example');
   t.ok(parse(text));
@@ -57,6 +57,16 @@ const bad: [string, unknown, Record<string, string>?][] = [
   ['a bad pinned key ID', { policy: [{ match: '*', pin: { keys: ['abc'] } }] }],
   ['a bad duration', { trust: { refreshInterval: 'soon' } }],
   ['a bad listen address', { listen: 'localhost' }],
+  ['a misspelt upstream key', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n', defualt: true }] }],
+  ['a misspelt policy key', { policy: [{ match: '*', pinn: { keys: [] } }] }],
+  ['a misspelt pin key', { policy: [{ match: '*', pin: { key: ['a'.repeat(64)] } }] }],
+  ['a misspelt trust key', { trust: { tofo: false } }],
+  ['a misspelt timeout', { timeouts: { conect: '1s' } }],
+  ['trust not a mapping', { trust: 'yes' }],
+  ['a grace for an upstream with a Notary', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n', offline: { maxStaleness: '30d' } }] }],
+  ['an unbounded grace', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'offline', offline: { maxStaleness: '400d' } }] }],
+  ['a misspelt grace key', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'offline', offline: { maxStalness: '30d' } }] }],
+  ['a bundles directory that is not a string', { trust: { bundles: 5 } }],
   ['a bad blob mode', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n', blobs: 'teleport' }] }],
   ['a non-redis URL', { redis: 'http://x' }],
 ];
@@ -97,4 +107,19 @@ t.test('policy: first match wins; no match is denied; pins apply to the matching
   t.ok(globToRegExp('docker.io/library/*').test('docker.io/library/a/b'), '* crosses /');
   t.notOk(globToRegExp('docker.io/librar?/x').test('docker.io/library//x'));
   t.notOk(globToRegExp('a.b/*').test('aXb/c'), 'dots are literal');
+});
+
+t.test('an offline upstream: no Notary, a bounded grace, imported trust data in a directory', async (t) => {
+  const c = await parseConfig(
+    {
+      upstreams: [{ name: 'registry.internal', registry: 'https://registry.internal', notary: 'offline', offline: { maxStaleness: '30d' }, default: true }],
+      trust: { bundles: 'trust-data' },
+    },
+    { env: {}, baseDir: '/etc/trustgate' },
+  );
+  t.equal(c.upstreams[0]?.notary, 'offline');
+  t.equal(c.upstreams[0]?.maxStalenessMs, 30 * 86_400_000);
+  t.equal(c.trust.bundlesDir, '/etc/trustgate/trust-data', 'relative to the configuration file');
+  const strict = await parseConfig({ upstreams: [{ name: 'r.internal', registry: 'https://r.internal', notary: 'offline' }] }, ctx());
+  t.equal(strict.upstreams[0]?.maxStalenessMs, 0, 'no grace unless configured');
 });

@@ -9,6 +9,7 @@ export interface UpdaterSetup {
   pinning?: TrustPinning;
   clock?: () => Date;
   events?: UpdaterEvent[];
+  maxStalenessMs?: number;
 }
 
 export function updaterFor(fetcher: MetadataFetcher, o: UpdaterSetup = {}): TrustUpdater {
@@ -17,6 +18,7 @@ export function updaterFor(fetcher: MetadataFetcher, o: UpdaterSetup = {}): Trus
     store: o.store ?? new MemoryTrustStore(),
     pinning: o.pinning ?? NO_PINNING,
     ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.maxStalenessMs ? { maxStalenessMs: o.maxStalenessMs } : {}),
     onEvent: (e) => o.events?.push(e),
   });
 }

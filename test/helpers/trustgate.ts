@@ -15,6 +15,7 @@ export interface UpstreamSpec {
   notary: string;
   ca?: string; // path
   default?: boolean;
+  offline?: { maxStaleness?: string };
   blobs?: 'stream' | 'redirect';
   usernameEnv?: string;
   passwordEnv?: string;
@@ -92,6 +93,8 @@ export async function startInProcess(dir: string, spec: TrustgateSpec, opts: InP
   };
 }
 
+export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
+
 /** `node dist/cli.js serve -c <file>` as a separate process. */
 export async function startProcess(dir: string, spec: TrustgateSpec, redisPrefix?: string): Promise<RunningTrustgate & { daemon: Daemon }> {
   const port = await freePort();
@@ -99,11 +102,13 @@ export async function startProcess(dir: string, spec: TrustgateSpec, redisPrefix
   if (redisPrefix) doc.redisPrefix = redisPrefix;
   const cfg = join(dir, `trustgate-${port}.yaml`);
   writeFileSync(cfg, stringify(doc));
-  const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
+  return startWithConfig(dir, cfg, port, { ...process.env, ...spec.env }, Boolean(spec.tls));
+}
+
+/** `trustgate serve` on a configuration file already written (its listen port is `port`). */
+export async function startWithConfig(dir: string, cfg: string, port: number, env: NodeJS.ProcessEnv = process.env, tls = false): Promise<RunningTrustgate & { daemon: Daemon }> {
   // launched as the bin and the container launch it (src/cli.ts NODE_FLAGS)
-  const daemon = startDaemon('trustgate', process.execPath, ['--max-semi-space-size=32', cli, 'serve', '-c', cfg], join(dir, `trustgate-${port}.log`), {
-    env: { ...process.env, ...spec.env },
-  });
+  const daemon = startDaemon('trustgate', process.execPath, ['--max-semi-space-size=32', CLI, 'serve', '-c', cfg], join(dir, `trustgate-${port}.log`), { env });
   await waitFor('trustgate', () => portOpen(port), 20_000, daemon);
-  return { url: `${spec.tls ? 'https' : 'http'}://127.0.0.1:${port}`, port, daemon, stop: () => daemon.stop() };
+  return { url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, port, daemon, stop: () => daemon.stop() };
 }

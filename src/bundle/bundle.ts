@@ -1,0 +1,133 @@
+// Trust bundles: the complete, verified trust data of repositories, carried across an air gap.
+//
+//   bundle.json                       index: format, creation time, repositories, and the size and
+//                                     SHA-256 of every file (checked before anything is parsed)
+//   trust/<GUN>/root.json             the current root
+//   trust/<GUN>/<N>.root.json         every root version, 1…N (rotations verify on the far side)
+//   trust/<GUN>/timestamp.json, snapshot.json, targets.json, targets/<delegation>.json
+//
+// As a single file it is a tar of that layout; as a directory, the layout itself. Integrity comes
+// from the signatures inside (`trust import` verifies everything again); the checksums catch damage.
+
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { isValidGun } from '../notary/remote.js';
+import { listTar, readTarFile, tarEnd, tarEntry } from './tar.js';
+
+export const BUNDLE_FORMAT = 'trustgate-trust-bundle/v1';
+const MAX_FILE = 64 << 20;
+
+export interface BundleRepository {
+  readonly gun: string;
+  readonly rootVersion: number;
+}
+
+export interface BundleIndex {
+  readonly format: string;
+  readonly created: string;
+  readonly repositories: readonly BundleRepository[];
+  readonly files: Readonly<Record<string, { readonly sha256: string; readonly size: number }>>;
+}
+
+export class BundleError extends ConfigError {}
+
+export function trustPath(gun: string, name: string): string {
+  return `trust/${gun}/${name}.json`;
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Write a bundle as a tar file, or as a directory when `out` ends with '/' or is an existing directory. */
+export async function writeBundle(out: string, repositories: readonly BundleRepository[], files: ReadonlyMap<string, Buffer>): Promise<'tar' | 'dir'> {
+  const index: BundleIndex = {
+    format: BUNDLE_FORMAT,
+    created: new Date().toISOString(),
+    repositories,
+    files: Object.fromEntries([...files].map(([p, b]) => [p, { sha256: sha256(b), size: b.length }])),
+  };
+  const indexBytes = Buffer.from(JSON.stringify(index, null, 2) + '\n');
+  const asDir = out.endsWith('/') || (await stat(out).then((s) => s.isDirectory(), () => false));
+  if (asDir) {
+    for (const [p, b] of [...files, ['bundle.json', indexBytes] as const]) {
+      await mkdir(dirname(join(out, p)), { recursive: true });
+      await writeFile(join(out, p), b);
+    }
+    return 'dir';
+  }
+  const parts = [tarEntry('bundle.json', indexBytes), ...[...files].map(([p, b]) => tarEntry(p, b)), tarEnd()];
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, Buffer.concat(parts));
+  return 'tar';
+}
+
+export interface Bundle {
+  readonly index: BundleIndex;
+  /** A file the index lists, checked against its size and SHA-256. */
+  read(path: string): Promise<Buffer | undefined>;
+}
+
+/** Open a bundle (tar or directory) and check the index's shape. File checksums are checked on read. */
+export async function openBundle(source: string): Promise<Bundle> {
+  const isDir = await stat(source).then(
+    (s) => s.isDirectory(),
+    (cause: unknown) => {
+      throw new BundleError(`cannot read bundle ${source}`, { cause });
+    },
+  );
+  let readRaw: (path: string) => Promise<Buffer | undefined>;
+  if (isDir) {
+    readRaw = async (p) => {
+      const s = await stat(join(source, p)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (!s?.isFile()) return undefined;
+      if (s.size > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
+      return readFile(join(source, p));
+    };
+  } else {
+    let entries;
+    try {
+      entries = new Map((await listTar(source)).map((f) => [f.name, f]));
+    } catch (cause) {
+      throw new BundleError(`${source} is not a readable bundle: ${(cause as Error).message}`, { cause });
+    }
+    readRaw = async (p) => {
+      const f = entries.get(p);
+      if (!f) return undefined;
+      if (f.size > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
+      return readTarFile(source, f);
+    };
+  }
+  const indexBytes = await readRaw('bundle.json');
+  if (!indexBytes) throw new BundleError(`${source} has no bundle.json: not a trust bundle`);
+  let index: BundleIndex;
+  try {
+    index = JSON.parse(indexBytes.toString('utf8')) as BundleIndex;
+  } catch (cause) {
+    throw new BundleError(`${source}: bundle.json is not JSON`, { cause });
+  }
+  if (index.format !== BUNDLE_FORMAT || !Array.isArray(index.repositories) || typeof index.files !== 'object' || index.files === null) {
+    throw new BundleError(`${source}: not a ${BUNDLE_FORMAT} bundle`);
+  }
+  for (const r of index.repositories as unknown[]) {
+    const repo = r as Partial<BundleRepository> | null;
+    if (typeof repo?.gun !== 'string' || !isValidGun(repo.gun) || !Number.isSafeInteger(repo.rootVersion) || (repo.rootVersion as number) < 1) {
+      throw new BundleError(`${source}: bundle.json lists an invalid repository ${JSON.stringify(r)}`);
+    }
+  }
+  return {
+    index,
+    async read(path) {
+      const meta = Object.hasOwn(index.files, path) ? index.files[path] : undefined;
+      if (!meta) return undefined;
+      const b = await readRaw(path);
+      if (!b || b.length !== meta.size || sha256(b) !== meta.sha256) {
+        throw new BundleError(`bundle file ${path} does not match its checksum: the bundle is damaged or was altered`);
+      }
+      return b;
+    },
+  };
+}
