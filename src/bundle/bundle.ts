@@ -2,9 +2,12 @@
 //
 //   bundle.json                       index: format, creation time, repositories, and the size and
 //                                     SHA-256 of every file (checked before anything is parsed)
-//   trust/<GUN>/root.json             the current root
-//   trust/<GUN>/<N>.root.json         every root version, 1…N (rotations verify on the far side)
-//   trust/<GUN>/timestamp.json, snapshot.json, targets.json, targets/<delegation>.json
+//   trust/<GUN>/_tuf/root.json        the current root
+//   trust/<GUN>/_tuf/<N>.root.json    every root version, 1…N (rotations verify on the far side)
+//   trust/<GUN>/_tuf/timestamp.json, snapshot.json, targets.json, targets/<delegation>.json
+//
+// `_tuf` keeps a repository's files apart from nested repositories' (no repository name component
+// starts with `_`): `a/b`'s delegation `targets/root` and the root of repository `a/b/targets` differ.
 //
 // As a single file it is a tar of that layout; as a directory, the layout itself. Integrity comes
 // from the signatures inside (`trust import` verifies everything again); the checksums catch damage.
@@ -34,7 +37,7 @@ export interface BundleIndex {
 export class BundleError extends ConfigError {}
 
 export function trustPath(gun: string, name: string): string {
-  return `trust/${gun}/${name}.json`;
+  return `trust/${gun}/_tuf/${name}.json`;
 }
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -79,13 +82,19 @@ export async function openBundle(source: string): Promise<Bundle> {
   let readRaw: (path: string) => Promise<Buffer | undefined>;
   if (isDir) {
     readRaw = async (p) => {
-      const s = await stat(join(source, p)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return undefined;
-        throw err;
-      });
-      if (!s?.isFile()) return undefined;
-      if (s.size > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
-      return readFile(join(source, p));
+      try {
+        const s = await stat(join(source, p));
+        if (!s.isFile()) return undefined;
+        if (s.size > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
+        const b = await readFile(join(source, p));
+        if (b.length > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
+        return b;
+      } catch (err) {
+        if (err instanceof BundleError) throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        throw new BundleError(`cannot read bundle file ${p}: ${(err as Error).message}`, { cause: err });
+      }
     };
   } else {
     let entries;
@@ -109,7 +118,7 @@ export async function openBundle(source: string): Promise<Bundle> {
   } catch (cause) {
     throw new BundleError(`${source}: bundle.json is not JSON`, { cause });
   }
-  if (index.format !== BUNDLE_FORMAT || !Array.isArray(index.repositories) || typeof index.files !== 'object' || index.files === null) {
+  if (typeof index !== 'object' || index === null || index.format !== BUNDLE_FORMAT || !Array.isArray(index.repositories) || typeof index.files !== 'object' || index.files === null) {
     throw new BundleError(`${source}: not a ${BUNDLE_FORMAT} bundle`);
   }
   for (const r of index.repositories as unknown[]) {

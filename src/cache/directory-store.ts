@@ -3,15 +3,19 @@
 // the next refresh (or at once on SIGHUP). Same contract as the other stores: verified bytes only,
 // version floors that only go up, atomic replacement of each file.
 //
-//   <dir>/<GUN>/<role>.json      e.g. docker.io/library/alpine/targets/releases.json
-//   <dir>/<GUN>/versions.json    {"timestamp": 412, ...}
+//   <dir>/<GUN>/_tuf/<role>.json      e.g. docker.io/library/alpine/_tuf/targets/releases.json
+//   <dir>/<GUN>/_tuf/versions.json    {"timestamp": 412, ...}
+//
+// `_tuf` keeps a repository's files apart from nested repositories' (no repository name component
+// starts with `_`, and no role is named `versions`).
 
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { isValidGun } from '../notary/remote.js';
 import type { TrustStore } from './trust-store.js';
 
+const MAX_FILE = 64 << 20;
 const ROLE = /^(?:\d{1,10}\.)?(?:root|timestamp|snapshot|targets(?:\/[-a-z0-9_]+)*)$/;
 
 export class DirectoryTrustStore implements TrustStore {
@@ -19,15 +23,19 @@ export class DirectoryTrustStore implements TrustStore {
 
   private path(gun: string, file: string): string {
     if (!isValidGun(gun)) throw new ConfigError(`invalid repository name ${JSON.stringify(gun)}`);
-    return join(this.dir, gun, file);
+    return join(this.dir, gun, '_tuf', file);
   }
 
   async getMetadata(gun: string, role: string): Promise<Buffer | undefined> {
     if (!ROLE.test(role)) return undefined;
-    return readFile(this.path(gun, `${role}.json`)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
+    const path = this.path(gun, `${role}.json`);
+    const s = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
       throw err;
     });
+    if (!s?.isFile()) return undefined;
+    if (s.size > MAX_FILE) throw new ConfigError(`${path} is larger than ${MAX_FILE} bytes: not trust metadata`);
+    return readFile(path);
   }
 
   async putMetadata(gun: string, role: string, bytes: Buffer, version: number): Promise<void> {
@@ -42,12 +50,20 @@ export class DirectoryTrustStore implements TrustStore {
   }
 
   async getVersions(gun: string): Promise<Map<string, number>> {
-    const text = await readFile(this.path(gun, 'versions.json'), 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return '{}';
+    const path = this.path(gun, 'versions.json');
+    const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return '{}';
       throw err;
     });
-    const doc = JSON.parse(text) as Record<string, unknown>;
-    return new Map(Object.entries(doc).filter((e): e is [string, number] => typeof e[1] === 'number'));
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (cause) {
+      // the rollback floors are unreadable: refuse rather than start over from zero
+      throw new ConfigError(`${path} is damaged (not JSON): restore it or re-import the trust data`, { cause });
+    }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(`${path} is damaged (not a mapping)`);
+    return new Map(Object.entries(doc).filter((e): e is [string, number] => Number.isSafeInteger(e[1])));
   }
 
   async close(): Promise<void> {}

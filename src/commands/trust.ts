@@ -13,13 +13,13 @@ import { DirectoryTrustStore } from '../cache/directory-store.js';
 import { openRedis, RedisTrustStore } from '../cache/redis.js';
 import { MemoryTrustStore, type TrustStore } from '../cache/trust-store.js';
 import { loadConfig, type Config, type UpstreamConfig } from '../config/config.js';
-import { ConfigError, TrustgateError } from '../errors.js';
+import { ConfigError, RootRotationError, TrustgateError } from '../errors.js';
 import { answer } from '../notary/offline.js';
 import { NotaryRemote, type MetadataFetcher } from '../notary/remote.js';
 import { TrustUpdater, verifyRootChain, type RefreshResult } from '../notary/updater.js';
 import { Policy } from '../policy/policy.js';
 import { gunOf, parseImageReference } from '../registry/reference.js';
-import { chainOf, NO_PINNING, ROOT, type TrustPinning } from '../trust/index.js';
+import { acceptedUntil, NO_PINNING, ROOT, type TrustPinning } from '../trust/index.js';
 import { defaultNotaryUrl, type Output } from './check.js';
 
 export interface ExportOptions {
@@ -51,23 +51,26 @@ export async function runExport(refs: readonly string[], opts: ExportOptions, io
       const src = await sourceFor(ref, config, opts);
       const remote = new NotaryRemote(src.notaryUrl, { ca: src.ca, credentials: src.credentials, allowedRealms: src.allowedRealms });
       try {
-        const refresh = await new TrustUpdater({ fetcher: remote, store: new MemoryTrustStore(), pinning: src.pinning }).refresh(src.gun);
-        const { set } = refresh;
-        const version = set.root.root.version;
-        const roots = new Map<number, Buffer>([[version, set.root.bytes]]);
+        const fetched = new MemoryTrustStore();
+        const refresh = await new TrustUpdater({ fetcher: remote, store: fetched, pinning: src.pinning }).refresh(src.gun);
+        const version = refresh.set.root.root.version;
+        const roots = new Map<number, Buffer>([[version, refresh.set.root.bytes]]);
         for (let v = 1; v < version; v++) {
           const b = await remote.fetch(src.gun, `${v}.root`, ROOT_MAX);
           if (!b) throw new BundleError(`${src.gun}: Notary has no root version ${v}`);
           roots.set(v, b);
         }
-        verifyRootChain(src.gun, roots, set.root.bytes, new Date());
+        verifyRootChain(src.gun, roots, refresh.set.root.bytes, new Date());
         for (const [v, b] of roots) files.set(trustPath(src.gun, `${v}.root`), b);
-        files.set(trustPath(src.gun, ROOT), set.root.bytes);
-        files.set(trustPath(src.gun, 'timestamp'), set.timestamp?.bytes as Buffer);
-        files.set(trustPath(src.gun, 'snapshot'), set.snapshot?.bytes as Buffer);
-        for (const [role, f] of set.targetsFiles) files.set(trustPath(src.gun, role), f.bytes);
+        // everything the refresh stored: the verified files, and delegations it left out (expired or
+        // under-signed) so the far side leaves them out again for the same reason
+        for (const role of (await fetched.getVersions(src.gun)).keys()) {
+          const b = await fetched.getMetadata(src.gun, role);
+          if (b) files.set(trustPath(src.gun, role), b);
+        }
         repositories.push({ gun: src.gun, rootVersion: version });
-        io.out(`${src.gun}: root v${version}, ${set.targetsFiles.size} targets file(s), trust data valid until ${expiryOf(refresh)}`);
+        const left = refresh.skipped.size > 0 ? `; left out as Notary clients do: ${[...refresh.skipped.keys()].join(', ')}` : '';
+        io.out(`${src.gun}: root v${version}, ${refresh.set.targetsFiles.size} targets file(s), trust data valid until ${expiryOf(refresh)}${left}`);
       } finally {
         await remote.close();
       }
@@ -76,15 +79,17 @@ export async function runExport(refs: readonly string[], opts: ExportOptions, io
     io.out(`wrote ${kind === 'tar' ? 'bundle' : 'bundle directory'} ${opts.out} (${repositories.length} repositories, ${files.size} files)`);
     return 0;
   } catch (err) {
-    if (!(err instanceof TrustgateError)) throw err;
+    if (!(err instanceof TrustgateError)) {
+      io.err(`export failed: ${(err as Error).message}`);
+      return 2;
+    }
     io.err(`export failed: ${err.message} [${err.code}]`);
     return 1;
   }
 }
 
 function expiryOf(refresh: RefreshResult): string {
-  const until = Math.min(...chainOf(refresh.set, 'targets').map((c) => c.validUntil.getTime()));
-  return new Date(until).toISOString();
+  return acceptedUntil(refresh.set).toISOString();
 }
 
 /** The updater's requests answered from one repository of a bundle. */
@@ -95,9 +100,11 @@ class BundleFetcher implements MetadataFetcher {
     private readonly gun: string,
   ) {}
 
-  fetch(gun: string, name: string, maxBytes: number): Promise<Buffer | undefined> {
-    if (gun !== this.gun) return Promise.resolve(undefined);
-    return answer((role) => this.bundle.read(trustPath(gun, role)), name, maxBytes);
+  /** A file the update needs that the bundle lacks is an incomplete bundle, never an outage. */
+  async fetch(gun: string, name: string, maxBytes: number): Promise<Buffer | undefined> {
+    const b = gun === this.gun ? await answer((role) => this.bundle.read(trustPath(gun, role)), name, maxBytes) : undefined;
+    if (!b) throw new BundleError(`the bundle has no ${name} for ${gun}: it is incomplete`);
+    return b;
   }
 }
 
@@ -168,19 +175,25 @@ export async function runImport(source: string, opts: { config?: string }, io: O
         const updater = new TrustUpdater({ fetcher, store: staging, pinning, maxStalenessMs: upstream.maxStalenessMs, limits: { rootMaxBytes: config.trust.rootMaxBytes } });
         const refresh = await updater.refresh(repo.gun);
         const version = refresh.set.root.root.version;
+        if (refresh.timestampSource !== 'remote') throw new BundleError(`${repo.gun}: the bundle's timestamp was not used`);
+        if (repo.rootVersion !== version) {
+          throw new BundleError(`${repo.gun}: bundle.json names root version ${repo.rootVersion}, the verified root is version ${version}`);
+        }
+        // every root version 1…N, each signing the next: what a client walking the rotations checks
+        const rootFiles = Object.keys(bundle.index.files).filter((p) => /\/_tuf\/\d+\.root\.json$/.test(p) && p.startsWith(`trust/${repo.gun}/_tuf/`)).length;
+        if (rootFiles < version) throw new RootRotationError(ROOT, `${repo.gun}: the bundle lacks root versions (has ${rootFiles} of 1…${version})`);
         const roots = new Map<number, Buffer>();
         for (let v = 1; v <= version; v++) {
           const b = await bundle.read(trustPath(repo.gun, `${v}.root`));
-          if (b) roots.set(v, b);
+          if (!b) throw new RootRotationError(ROOT, `${repo.gun}: the bundle lacks root version ${v}`);
+          roots.set(v, b);
         }
-        if (roots.size === version) {
-          verifyRootChain(repo.gun, roots, refresh.set.root.bytes, new Date());
-          for (const [v, b] of roots) await staging.putMetadata(repo.gun, `${v}.root`, b, v);
-        }
+        verifyRootChain(repo.gun, roots, refresh.set.root.bytes, new Date());
+        for (const [v, b] of roots) await staging.putMetadata(repo.gun, `${v}.root`, b, v);
         const stale = refresh.set.stale ? ' — UNDER OFFLINE GRACE (expired timestamp/snapshot accepted)' : '';
         summaries.push(`${repo.gun}: verified (root v${version}); accepted until ${expiryOf(refresh)}${stale}`);
       } catch (err) {
-        if (!(err instanceof TrustgateError)) throw err;
+        if (!(err instanceof TrustgateError)) throw err; // reported below: a fault, not a verdict
         failures.push(`${repo.gun}: ${err.message} [${err.code}]`);
       }
     }
@@ -189,12 +202,21 @@ export async function runImport(source: string, opts: { config?: string }, io: O
       io.err(`the bundle was not imported: nothing was written to ${target.where}`);
       return 1;
     }
-    await staging.commit();
+    try {
+      await staging.commit();
+    } catch (err) {
+      io.err(`import failed while writing to ${target.where}: ${(err as Error).message}`);
+      io.err('part of the bundle may have been written (it is all verified data, and pulls fail closed on a partial set): fix the cause and import again');
+      return 2;
+    }
     for (const s of summaries) io.out(s);
     io.out(`imported ${bundle.index.repositories.length} repositories into ${target.where}`);
     return 0;
   } catch (err) {
-    if (!(err instanceof TrustgateError)) throw err;
+    if (!(err instanceof TrustgateError)) {
+      io.err(`import failed: ${(err as Error).message}`);
+      return 2;
+    }
     io.err(`import failed: ${err.message} [${err.code}]`);
     return 1;
   } finally {

@@ -301,9 +301,14 @@ export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
   const timeouts = section('timeouts', ['connect', 'headers', 'bodyIdle', 'notary']);
   const limits = section('limits', ['manifestMaxBytes', 'memoryCacheMaxBytes']);
   const log = section('log', ['level']);
-  const bundles = optStr(trust, 'bundles', 'trust');
   const redis = ctx.env.TRUSTGATE_REDIS_URL ?? optStr(doc, 'redis', '(root)');
   if (redis && !/^rediss?:\/\//.test(redis)) bad('redis', 'must be a redis:// or rediss:// URL');
+  const bundles = optStr(trust, 'bundles', 'trust');
+  if (bundles && redis) bad('trust.bundles', 'is for the in-process cache: with redis configured, trust data (and imports) live in Redis');
+  const offline = upstreams.filter((u) => u.notary === 'offline').map((u) => u.name);
+  if (offline.length > 0 && !redis && !bundles) {
+    bad('upstreams', `${offline.join(', ')} has notary: offline but there is nowhere to import trust data: configure redis or trust.bundles`);
+  }
   return {
     listen: parseListen(ctx.env.TRUSTGATE_LISTEN ?? doc.listen ?? EMBEDDED_DEFAULTS.listen),
     redis,

@@ -198,7 +198,7 @@ export class TrustUpdater {
         throw new UnsignedMetadataError(spec.name, `more than ${this.limits.maxDelegations} delegations`);
       }
       try {
-        const v = await this.loadByChecksum(gun, spec.name, meta, (b) => set.updateDelegation(parent, spec, b, floor(spec.name)));
+        const v = await this.loadByChecksum(gun, spec.name, meta, (b) => set.updateDelegation(parent, spec, b, floor(spec.name)), true);
         queue = [...children(spec.name, v), ...queue];
       } catch (err) {
         // notary downloadTargets: an expired or under-signed delegation is left out, not fatal
@@ -237,12 +237,18 @@ export class TrustUpdater {
     return 'remote';
   }
 
-  /** The stored copy if it still matches `meta`, else `<role>.<sha256>.json` from Notary. */
+  /**
+   * The stored copy if it still matches `meta`, else `<role>.<sha256>.json` from Notary. With
+   * `keepSkipped` (delegations), a file that matched the snapshot's checksum but is expired or
+   * under-signed is stored too: it is what the snapshot names, and offline sources (the store, a
+   * bundle) must hold it so the delegation is left out again — never silently missing.
+   */
   private async loadByChecksum<T extends { data: { version: number } }>(
     gun: string,
     role: string,
     meta: FileMeta,
     load: (bytes: Buffer) => T,
+    keepSkipped = false,
   ): Promise<T> {
     const stored = await this.opts.store.getMetadata(gun, role);
     if (stored && stored.length === meta.length) {
@@ -256,9 +262,27 @@ export class TrustUpdater {
     const name = sha256 ? `${role}.${Buffer.from(sha256, 'base64').toString('hex')}` : role;
     const raw = await this.opts.fetcher.fetch(gun, name, meta.length);
     if (raw === undefined) throw new HttpStatusError(this.opts.fetcher.origin, 404, `${this.opts.fetcher.origin} has no ${name} for ${gun}`);
-    const v = load(raw);
+    let v: T;
+    try {
+      v = load(raw);
+    } catch (err) {
+      if (keepSkipped && (err instanceof ExpiredMetadataError || err instanceof UnsignedMetadataError)) {
+        await this.opts.store.putMetadata(gun, role, raw, parsedVersion(raw));
+      }
+      throw err;
+    }
     await this.opts.store.putMetadata(gun, role, raw, v.data.version);
     return v;
+  }
+}
+
+/** `signed.version` of a file that parsed but did not verify (0 if absent). */
+function parsedVersion(raw: Buffer): number {
+  try {
+    const v = (JSON.parse(raw.toString('utf8')) as { signed?: { version?: unknown } }).signed?.version;
+    return Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : 0;
+  } catch {
+    return 0;
   }
 }
 

@@ -8,7 +8,7 @@ import type { ResultCache, TagResult } from '../cache/results.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import { resolveExplained, type RefreshResult, type TrustUpdater } from '../notary/updater.js';
 import { DeserializationError } from '../errors.js';
-import { chainOf, type TrustedMetadataSet } from '../trust/index.js';
+import { acceptedUntil, type TrustedMetadataSet } from '../trust/index.js';
 
 export interface TrustServiceOptions {
   /** The updater of the upstream a GUN belongs to. */
@@ -162,7 +162,7 @@ export class TrustService {
 
 /** Until when the repository's trust data is accepted (offline grace included). */
 function earliestExpiry(set: TrustedMetadataSet): number {
-  return Math.min(...chainOf(set, 'targets').map((c) => c.validUntil.getTime()));
+  return acceptedUntil(set).getTime();
 }
 
 /** Digests signed directly in each role's file (by-digest pulls may name any signed target). */

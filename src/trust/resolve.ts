@@ -118,6 +118,20 @@ function toSignedTarget(set: TrustedMetadataSet, tag: string, role: string, meta
   };
 }
 
+/**
+ * Until when the answers of the roles Docker reads are accepted (offline grace included): the
+ * earliest limit over the chains of `targets` and, when loaded, `targets/releases`.
+ */
+export function acceptedUntil(set: TrustedMetadataSet, roles: readonly string[] = DOCKER_ROLES): Date {
+  let until = Infinity;
+  for (const role of roles) {
+    if (!set.targetsFiles.has(role)) continue;
+    for (const c of chainOf(set, role)) until = Math.min(until, c.validUntil.getTime());
+  }
+  if (until === Infinity) for (const c of chainOf(set, TARGETS)) until = Math.min(until, c.validUntil.getTime());
+  return new Date(until);
+}
+
 /** The files an answer signed by `role` depends on: root, timestamp, snapshot, targets, delegation. */
 export function chainOf(set: TrustedMetadataSet, role: string): RoleExpiry[] {
   const entry = (name: string, expires: Date, version: number): RoleExpiry => ({

@@ -31,6 +31,22 @@ async function contract(t: Test, make: () => Promise<Stores>) {
     t.equal(await trust.getMetadata('docker.io/library/b', 'targets/releases'), undefined);
   });
 
+  await t.test('nested repositories and delegation names never collide', async (t) => {
+    const { trust } = await make();
+    // repository a/b's delegations targets/root and targets/versions vs repository a/b/targets
+    const parent = 'docker.io/a/b';
+    const nested = 'docker.io/a/b/targets';
+    await trust.putMetadata(parent, 'targets/root', Buffer.from('delegation root'), 4);
+    await trust.putMetadata(parent, 'targets/versions', Buffer.from('delegation versions'), 6);
+    await trust.putMetadata(nested, 'root', Buffer.from('nested root'), 1);
+    await trust.putMetadata(nested, 'timestamp', Buffer.from('nested ts'), 9);
+    t.same(await trust.getMetadata(parent, 'targets/root'), Buffer.from('delegation root'));
+    t.same(await trust.getMetadata(parent, 'targets/versions'), Buffer.from('delegation versions'));
+    t.same(await trust.getMetadata(nested, 'root'), Buffer.from('nested root'));
+    t.same(Object.fromEntries(await trust.getVersions(parent)), { 'targets/root': 4, 'targets/versions': 6 });
+    t.same(Object.fromEntries(await trust.getVersions(nested)), { root: 1, timestamp: 9 });
+  });
+
   await t.test('version floors only go up; older bytes never replace newer ones', async (t) => {
     const { trust } = await make();
     const gun = 'docker.io/library/floors';
@@ -85,6 +101,21 @@ t.test('in-memory stores', (t) => contract(t, async () => ({ trust: new MemoryTr
 t.test('directory trust store (trust.bundles)', (t) => {
   let n = 0;
   return contract(t, async () => ({ trust: new DirectoryTrustStore(join(dir.path, `bundles-${n++}`)), results: new MemoryResultCache() }));
+});
+
+t.test('directory store: damaged rollback floors are refused, not reset', async (t) => {
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  const { ConfigError } = await import('../../src/errors.js');
+  const base = join(dir.path, 'damaged');
+  const store = new DirectoryTrustStore(base);
+  await store.putMetadata('docker.io/x/y', 'timestamp', Buffer.from('t'), 7);
+  for (const damaged of ['{"timestamp": 7', 'null', '[1,2]']) {
+    writeFileSync(join(base, 'docker.io/x/y/_tuf/versions.json'), damaged);
+    await t.rejects(store.getVersions('docker.io/x/y'), ConfigError, damaged);
+    await t.rejects(store.putMetadata('docker.io/x/y', 'timestamp', Buffer.from('old'), 1), ConfigError, 'no write on a damaged floor');
+  }
+  mkdirSync(join(base, 'docker.io/x/z/_tuf/targets.json'), { recursive: true });
+  t.equal(await store.getMetadata('docker.io/x/z', 'targets'), undefined, 'a directory where a file should be is no file');
 });
 
 t.test('Redis stores', async (t) => {

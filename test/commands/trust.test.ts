@@ -245,11 +245,11 @@ t.test('a repository no configured upstream serves is refused', async (t) => {
 t.test('an import needs a store', async (t) => {
   const base = fresh('nostore');
   mkdirSync(base);
-  writeFileSync(join(base, 'c.yaml'), stringify({ upstreams: [{ name: 'docker.io', registry: 'http://127.0.0.1:9', notary: 'offline', default: true }] }));
+  writeFileSync(join(base, 'c.yaml'), stringify({ upstreams: [{ name: 'docker.io', registry: 'http://127.0.0.1:9', notary: 'http://127.0.0.1:9', default: true }] }));
   const { url } = await simulated('docker.io/library/app');
   const c = capture();
   t.equal(await runImport(await exported(url, ['library/app']), { config: join(base, 'c.yaml') }, c.io), 1);
-  t.match(c.err.join('\n'), /configure redis, or trust\.bundles/);
+  t.match(c.err.join('\n'), /configure redis,? or trust\.bundles/);
 });
 
 t.test('malformed bundles are refused with a reason', async (t) => {
@@ -264,6 +264,7 @@ t.test('malformed bundles are refused with a reason', async (t) => {
   ];
   const dirCases: [string, (index: Record<string, unknown>) => void, RegExp][] = [
     ['wrong format', (i) => void (i.format = 'something/v9'), /not a trustgate-trust-bundle\/v1 bundle/],
+    ['an index that is null', (i) => void Object.keys(i).forEach((k) => delete i[k]), /not a trustgate-trust-bundle\/v1 bundle/],
     ['traversal in a repository name', (i) => void (i.repositories = [{ gun: 'docker.io/../../etc', rootVersion: 1 }]), /invalid repository/],
     ['bad root version', (i) => void (i.repositories = [{ gun: 'docker.io/library/app', rootVersion: -1 }]), /invalid repository/],
     ['files not a mapping', (i) => void (i.files = null), /not a trustgate-trust-bundle/],
@@ -309,4 +310,75 @@ t.test('with Redis configured, an import goes to Redis (shared by every replica)
   const store = new RedisTrustStore(client, 'imp:');
   t.same(await store.getMetadata(sim.gun, 'timestamp'), sim.files.get('timestamp'));
   t.equal((await store.getVersions(sim.gun)).get('targets'), sim.signed.targets.version);
+});
+
+/** A directory bundle of `library/app` to edit: its path and an edit helper that keeps checksums. */
+async function editable(url: string) {
+  const out = fresh('edit') + '/';
+  t.equal(await runExport(['library/app'], { out, notary: url }, capture().io), 0);
+  const index = () => JSON.parse(readFileSync(join(out, 'bundle.json'), 'utf8'));
+  const save = (i: unknown) => writeFileSync(join(out, 'bundle.json'), JSON.stringify(i));
+  return { out, index, save };
+}
+
+t.test('a delegation left out as Notary clients do travels in the bundle and is left out again', async (t) => {
+  const { sim, url } = await simulated('docker.io/library/app');
+  sim.addDelegation('targets/old');
+  sim.addTarget('targets/old', 'legacy', 'manifest legacy');
+  sim.publish();
+  sim.delegation('targets/old').signed.expires = sim.expiresIn(-1);
+  sim.publish();
+  const c = capture();
+  const out = fresh('skipped') + '.tar';
+  t.equal(await runExport(['library/app'], { out, notary: url }, c.io), 0, c.text());
+  t.match(c.out.join('\n'), /left out as Notary clients do: targets\/old/);
+  t.ok((await listTar(out)).some((f) => f.name.endsWith('/_tuf/targets/old.json')), 'the skipped file is in the bundle');
+  const site = offlineConfig();
+  const ci = capture();
+  t.equal(await runImport(out, { config: site.path }, ci.io), 0, ci.text());
+  const store = new DirectoryTrustStore(site.store);
+  const r = await new TrustUpdater({ fetcher: new StoreFetcher(store), store, pinning: NO_PINNING }).refresh(sim.gun);
+  t.same([...r.skipped.keys()], ['targets/old'], 'offline, the expired delegation is left out again');
+  t.ok(r.set.targetsFiles.has('targets/releases'));
+});
+
+t.test('a bundle missing a root version is refused: the rotation chain must be complete', async (t) => {
+  const { sim, url } = await simulated('docker.io/library/app');
+  rotateRoot(sim);
+  const b = await editable(url);
+  const i = b.index();
+  delete i.files[trustPath(sim.gun, '1.root')];
+  b.save(i);
+  const site = offlineConfig();
+  const c = capture();
+  t.equal(await runImport(b.out, { config: site.path }, c.io), 1);
+  t.match(c.err.join('\n'), /lacks root versions \(has 1 of 1…2\) \[ROOT_ROTATION_FAILED\]/);
+  t.same(snapshotDir(site.store).size, 0);
+});
+
+t.test('bundle.json must name the verified root version', async (t) => {
+  const { url } = await simulated('docker.io/library/app');
+  const b = await editable(url);
+  const i = b.index();
+  i.repositories[0].rootVersion = 5;
+  b.save(i);
+  const c = capture();
+  t.equal(await runImport(b.out, { config: offlineConfig().path }, c.io), 1);
+  t.match(c.err.join('\n'), /names root version 5, the verified root is version 1/);
+});
+
+t.test('an incomplete bundle is refused, even where the site already holds that repository', async (t) => {
+  const { sim, url } = await simulated('docker.io/library/app');
+  const full = await exported(url, ['library/app']);
+  const site = offlineConfig();
+  t.equal(await runImport(full, { config: site.path }, capture().io), 0);
+  const before = snapshotDir(site.store);
+  const b = await editable(url);
+  const i = b.index();
+  delete i.files[trustPath(sim.gun, 'timestamp')];
+  b.save(i);
+  const c = capture();
+  t.equal(await runImport(b.out, { config: site.path }, c.io), 1, 'not "verified" on the strength of what the site already holds');
+  t.match(c.err.join('\n'), /the bundle has no timestamp for docker\.io\/library\/app: it is incomplete \[CONFIG_INVALID\]/);
+  t.same(snapshotDir(site.store), before);
 });

@@ -64,9 +64,11 @@ const bad: [string, unknown, Record<string, string>?][] = [
   ['a misspelt timeout', { timeouts: { conect: '1s' } }],
   ['trust not a mapping', { trust: 'yes' }],
   ['a grace for an upstream with a Notary', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n', offline: { maxStaleness: '30d' } }] }],
-  ['an unbounded grace', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'offline', offline: { maxStaleness: '400d' } }] }],
-  ['a misspelt grace key', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'offline', offline: { maxStalness: '30d' } }] }],
+  ['an unbounded grace', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'offline', offline: { maxStaleness: '400d' } }], trust: { bundles: '/b' } }],
+  ['a misspelt grace key', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'offline', offline: { maxStalness: '30d' } }], trust: { bundles: '/b' } }],
   ['a bundles directory that is not a string', { trust: { bundles: 5 } }],
+  ['an offline upstream with nowhere to import trust data', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'offline' }] }],
+  ['a bundles directory with redis', { redis: 'redis://127.0.0.1:6379/0', trust: { bundles: '/var/lib/trustgate' } }],
   ['a bad blob mode', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n', blobs: 'teleport' }] }],
   ['a non-redis URL', { redis: 'http://x' }],
 ];
@@ -120,6 +122,6 @@ t.test('an offline upstream: no Notary, a bounded grace, imported trust data in 
   t.equal(c.upstreams[0]?.notary, 'offline');
   t.equal(c.upstreams[0]?.maxStalenessMs, 30 * 86_400_000);
   t.equal(c.trust.bundlesDir, '/etc/trustgate/trust-data', 'relative to the configuration file');
-  const strict = await parseConfig({ upstreams: [{ name: 'r.internal', registry: 'https://r.internal', notary: 'offline' }] }, ctx());
+  const strict = await parseConfig({ upstreams: [{ name: 'r.internal', registry: 'https://r.internal', notary: 'offline' }], redis: 'redis://127.0.0.1:6379/0' }, ctx());
   t.equal(strict.upstreams[0]?.maxStalenessMs, 0, 'no grace unless configured');
 });

@@ -67,7 +67,7 @@ t.test('signed pulls enforced across an air gap', async (t) => {
   t.match(exp.stdout, /docker\.io\/library\/demo: root v3, 2 targets file\(s\)/);
   const names = (await listTar(bundle)).map((f) => f.name);
   for (const f of ['1.root', '2.root', '3.root', 'root', 'timestamp', 'snapshot', 'targets', 'targets/releases']) {
-    t.ok(names.includes(`trust/${GUN}/${f}.json`), `the bundle holds ${f}`);
+    t.ok(names.includes(`trust/${GUN}/_tuf/${f}.json`), `the bundle holds ${f}`);
   }
 
   await notary.stop(); // nothing on the far side can reach a Notary
@@ -93,7 +93,7 @@ t.test('signed pulls enforced across an air gap', async (t) => {
 
   await t.test('a damaged bundle is refused whole: nothing is written', async (t) => {
     const bytes = readFileSync(bundle);
-    const entry = (await listTar(bundle)).find((f) => f.name === `trust/${GUN}/targets/releases.json`);
+    const entry = (await listTar(bundle)).find((f) => f.name === `trust/${GUN}/_tuf/targets/releases.json`);
     const at = (entry?.offset ?? 0) + 40;
     bytes[at] = (bytes[at] as number) ^ 0x20;
     const damaged = join(dir.path, 'damaged.tar');
@@ -112,7 +112,7 @@ t.test('signed pulls enforced across an air gap', async (t) => {
       mkdirSync(join(altered, f.name, '..'), { recursive: true });
       writeFileSync(join(altered, f.name), b);
     }
-    const p = `trust/${GUN}/targets/releases.json`;
+    const p = `trust/${GUN}/_tuf/targets/releases.json`;
     const doc = JSON.parse(readFileSync(join(altered, p), 'utf8'));
     doc.signed.targets.v1.hashes.sha256 = Buffer.from(sha256Hex(Buffer.from('other')), 'hex').toString('base64');
     const forged = Buffer.from(JSON.stringify(doc));
@@ -130,7 +130,7 @@ t.test('signed pulls enforced across an air gap', async (t) => {
     const r = await trustgate('trust', 'import', bundle, '--config', lenient);
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout, /docker\.io\/library\/demo: verified \(root v3\)/);
-    t.ok(existsSync(join(store, GUN, 'targets', 'releases.json')));
+    t.ok(existsSync(join(store, GUN, '_tuf', 'targets', 'releases.json')));
   });
   const tg = await startWithConfig(dir.path, lenient, port);
   t.teardown(() => tg.stop());

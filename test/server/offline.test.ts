@@ -46,6 +46,7 @@ async function offlineApp(t: Test, opts: { store: MemoryTrustStore; maxStaleness
     {
       upstreams: [{ name: 'docker.io', registry: reg.url, notary: 'offline', default: true, ...(opts.maxStaleness ? { offline: { maxStaleness: opts.maxStaleness } } : {}) }],
       ...(opts.policy ? { policy: opts.policy } : {}),
+      trust: { bundles: '/nonexistent' }, // required with an offline upstream; the store is passed in
     },
     { env: {}, baseDir: '/' },
   );
