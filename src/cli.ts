@@ -40,12 +40,14 @@ const trust = program.command('trust').description('carry verified trust data ac
 trust
   .command('export')
   .description('fetch and verify the complete trust data of repositories from Notary into one bundle')
-  .argument('<repository...>', 'e.g. alpine, registry.example.com/team/app')
+  .argument('<repository...>', 'e.g. alpine, registry.example.com/team/app:1.0 (the tag matters with --images)')
   .requiredOption('-o, --out <file>', 'the bundle: a .tar file, or a directory (ending with /)')
   .option('-c, --config <file>', 'use this configuration (Notary URLs, CAs, credentials, pins); default: $TRUSTGATE_CONFIG')
   .option('--notary <url>', 'Notary server (default: from the configuration, else notary.docker.io / https://<registry>)')
-  .option('--ca <file>', 'extra CA certificates (PEM) for the Notary server TLS')
-  .action(async (refs: string[], opts: { out: string; config?: string; notary?: string; ca?: string }) => {
+  .option('--ca <file>', 'extra CA certificates (PEM) for the Notary server (and registry) TLS')
+  .option('--images', 'also export the signed images of the named tags (OCI image layouts under images/<GUN>/)')
+  .option('--registry <url>', 'registry to export images from (default: from the configuration, else the registry itself)')
+  .action(async (refs: string[], opts: { out: string; config?: string; notary?: string; ca?: string; images?: boolean; registry?: string }) => {
     const { runExport } = await import('./commands/trust.js');
     process.exitCode = await runExport(refs, { ...opts, config: opts.config ?? (process.env.TRUSTGATE_CONFIG || undefined) }, stdio);
   });

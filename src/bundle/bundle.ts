@@ -1,7 +1,7 @@
 // Trust bundles: the complete, verified trust data of repositories, carried across an air gap.
 //
 //   bundle.json                       index: format, creation time, repositories, and the size and
-//                                     SHA-256 of every file (checked before anything is parsed)
+//                                     SHA-256 of every trust file (checked before anything is parsed)
 //   trust/<GUN>/_tuf/root.json        the current root
 //   trust/<GUN>/_tuf/<N>.root.json    every root version, 1…N (rotations verify on the far side)
 //   trust/<GUN>/_tuf/timestamp.json, snapshot.json, targets.json, targets/<delegation>.json
@@ -9,15 +9,19 @@
 // `_tuf` keeps a repository's files apart from nested repositories' (no repository name component
 // starts with `_`): `a/b`'s delegation `targets/root` and the root of repository `a/b/targets` differ.
 //
+//   images/<GUN>/<tag>/               with `--images`: each exported tag's image in the containers `dir:`
+//                                     layout, for `skopeo copy --all dir:… docker://…` on the far side
+//
 // As a single file it is a tar of that layout; as a directory, the layout itself. Integrity comes
 // from the signatures inside (`trust import` verifies everything again); the checksums catch damage.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { isValidGun } from '../notary/remote.js';
-import { listTar, readTarFile, tarEnd, tarEntry } from './tar.js';
+import { listTar, readTarFile, tarEnd, tarEntry, tarHeader, tarPad } from './tar.js';
 
 export const BUNDLE_FORMAT = 'trustgate-trust-bundle/v1';
 const MAX_FILE = 64 << 20;
@@ -27,10 +31,19 @@ export interface BundleRepository {
   readonly rootVersion: number;
 }
 
+export interface BundleImage {
+  readonly gun: string;
+  readonly tag: string;
+  readonly digest: string;
+  /** Its directory within the bundle (containers `dir:` transport layout). */
+  readonly path: string;
+}
+
 export interface BundleIndex {
   readonly format: string;
   readonly created: string;
   readonly repositories: readonly BundleRepository[];
+  readonly images?: readonly BundleImage[];
   readonly files: Readonly<Record<string, { readonly sha256: string; readonly size: number }>>;
 }
 
@@ -42,26 +55,71 @@ export function trustPath(gun: string, name: string): string {
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** Write a bundle as a tar file, or as a directory when `out` ends with '/' or is an existing directory. */
-export async function writeBundle(out: string, repositories: readonly BundleRepository[], files: ReadonlyMap<string, Buffer>): Promise<'tar' | 'dir'> {
+/** A bundle is written as a directory when `out` ends with '/' or is an existing directory. */
+export async function isDirectoryBundle(out: string): Promise<boolean> {
+  return out.endsWith('/') || (await stat(out).then((s) => s.isDirectory(), () => false));
+}
+
+export interface BundleContent {
+  readonly repositories: readonly BundleRepository[];
+  readonly files: ReadonlyMap<string, Buffer>;
+  /** Exported images (informational: they are content-addressed and verified again at every pull). */
+  readonly images?: readonly BundleImage[];
+  /**
+   * For a tar bundle: a directory whose `images/` tree goes into the archive (streamed; blobs can be
+   * large). A directory bundle has its images written in place.
+   */
+  readonly stagedImages?: string;
+}
+
+/** Write a bundle: a tar file, or a directory (see isDirectoryBundle). */
+export async function writeBundle(out: string, content: BundleContent): Promise<'tar' | 'dir'> {
+  const { files } = content;
   const index: BundleIndex = {
     format: BUNDLE_FORMAT,
     created: new Date().toISOString(),
-    repositories,
+    repositories: content.repositories,
+    ...(content.images && content.images.length > 0 ? { images: content.images } : {}),
     files: Object.fromEntries([...files].map(([p, b]) => [p, { sha256: sha256(b), size: b.length }])),
   };
   const indexBytes = Buffer.from(JSON.stringify(index, null, 2) + '\n');
-  const asDir = out.endsWith('/') || (await stat(out).then((s) => s.isDirectory(), () => false));
-  if (asDir) {
+  if (await isDirectoryBundle(out)) {
     for (const [p, b] of [...files, ['bundle.json', indexBytes] as const]) {
       await mkdir(dirname(join(out, p)), { recursive: true });
       await writeFile(join(out, p), b);
     }
     return 'dir';
   }
-  const parts = [tarEntry('bundle.json', indexBytes), ...[...files].map(([p, b]) => tarEntry(p, b)), tarEnd()];
   await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, Buffer.concat(parts));
+  const partial = `${out}.partial`;
+  const fh = await open(partial, 'w');
+  try {
+    await fh.write(tarEntry('bundle.json', indexBytes));
+    for (const [p, b] of files) await fh.write(tarEntry(p, b));
+    if (content.stagedImages) {
+      const root = join(content.stagedImages, 'images');
+      const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+      for (const e of entries.filter((x) => x.isFile()).sort((a, b) => join(a.parentPath, a.name).localeCompare(join(b.parentPath, b.name)))) {
+        const path = join(e.parentPath, e.name);
+        const { size } = await stat(path);
+        await fh.write(tarHeader(`images/${relative(root, path)}`, size));
+        let written = 0;
+        for await (const chunk of createReadStream(path)) {
+          await fh.write(chunk as Buffer);
+          written += (chunk as Buffer).length;
+        }
+        if (written !== size) throw new BundleError(`${path} changed while it was written into the bundle`);
+        await fh.write(tarPad(size));
+      }
+    }
+    await fh.write(tarEnd());
+  } catch (err) {
+    await fh.close();
+    await rm(partial, { force: true });
+    throw err;
+  }
+  await fh.close();
+  await rename(partial, out);
   return 'tar';
 }
 

@@ -31,8 +31,8 @@ function pad(size: number): Buffer {
   return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
 }
 
-/** One tar entry (a PAX record first when the name does not fit the header). */
-export function tarEntry(name: string, data: Buffer): Buffer {
+/** The header blocks of one regular file (a PAX record first when the name does not fit). */
+export function tarHeader(name: string, size: number): Buffer {
   const parts: Buffer[] = [];
   if (Buffer.byteLength(name) > 100) {
     const record = (len: number) => `${len} path=${name}\n`;
@@ -41,8 +41,18 @@ export function tarEntry(name: string, data: Buffer): Buffer {
     const pax = Buffer.from(record(len));
     parts.push(header('PaxHeader', pax.length, 'x'), pax, pad(pax.length));
   }
-  parts.push(header(name, data.length, '0'), data, pad(data.length));
+  parts.push(header(name, size, '0'));
   return Buffer.concat(parts);
+}
+
+/** Zero bytes that complete a file's last block. */
+export function tarPad(size: number): Buffer {
+  return pad(size);
+}
+
+/** One tar entry, whole. */
+export function tarEntry(name: string, data: Buffer): Buffer {
+  return Buffer.concat([tarHeader(name, data.length), data, pad(data.length)]);
 }
 
 export function tarEnd(): Buffer {

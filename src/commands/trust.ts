@@ -7,8 +7,10 @@
 //         upstream's offline grace) — and only if every repository verifies, loads it all into the
 //         configured store (Redis, or the `trust.bundles` directory). Nothing is written otherwise.
 
-import { readFile } from 'node:fs/promises';
-import { BundleError, openBundle, trustPath, writeBundle, type Bundle, type BundleRepository } from '../bundle/bundle.js';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BundleError, isDirectoryBundle, openBundle, trustPath, writeBundle, type Bundle, type BundleImage, type BundleRepository } from '../bundle/bundle.js';
+import { ImageExporter } from '../bundle/images.js';
 import { DirectoryTrustStore } from '../cache/directory-store.js';
 import { openRedis, RedisTrustStore } from '../cache/redis.js';
 import { MemoryTrustStore, type TrustStore } from '../cache/trust-store.js';
@@ -16,10 +18,11 @@ import { loadConfig, type Config, type UpstreamConfig } from '../config/config.j
 import { ConfigError, RootRotationError, TrustgateError } from '../errors.js';
 import { answer } from '../notary/offline.js';
 import { NotaryRemote, type MetadataFetcher } from '../notary/remote.js';
-import { TrustUpdater, verifyRootChain, type RefreshResult } from '../notary/updater.js';
-import { Policy } from '../policy/policy.js';
+import { resolveExplained, TrustUpdater, verifyRootChain, type RefreshResult } from '../notary/updater.js';
+import { Policy, type Decision } from '../policy/policy.js';
+import { RegistryUpstream } from '../registry/upstream.js';
 import { gunOf, parseImageReference } from '../registry/reference.js';
-import { acceptedUntil, NO_PINNING, ROOT, type TrustPinning } from '../trust/index.js';
+import { acceptedUntil, DOCKER_ROLES, NO_PINNING, ROOT, type TrustPinning } from '../trust/index.js';
 import { defaultNotaryUrl, type Output } from './check.js';
 
 export interface ExportOptions {
@@ -27,32 +30,87 @@ export interface ExportOptions {
   readonly config?: string;
   readonly notary?: string;
   readonly ca?: string;
+  /** Also export the signed images of the named tags (manifests and blobs, as OCI image layouts). */
+  readonly images?: boolean;
+  /** The registry to export images from (default: the configured upstream's, else the registry's own). */
+  readonly registry?: string;
 }
 
 const ROOT_MAX = 1 << 20;
 
-/** GUN, Notary and pinning for a repository reference, from the configuration or the options. */
-async function sourceFor(ref: string, config: Config | undefined, opts: ExportOptions) {
-  const parsed = parseImageReference(ref);
-  const gun = gunOf(parsed);
-  const upstream = config?.upstreams.find((u) => u.name === parsed.registry);
-  const notaryUrl = opts.notary ?? (upstream && upstream.notary !== 'offline' ? upstream.notary : undefined) ?? defaultNotaryUrl(parsed.registry);
-  const ca = opts.ca ? await readFile(opts.ca, 'utf8') : upstream?.caPem;
-  const pinning = config ? new Policy(config.policy, config.trust.tofu).decide(gun).pinning : NO_PINNING;
-  return { gun, notaryUrl, ca, pinning, credentials: upstream?.notaryCredentials, allowedRealms: upstream?.allowedRealms };
+/** The registry API URL for a registry host: Docker Hub's is registry-1.docker.io. */
+function defaultRegistryUrl(registry: string): string {
+  return registry === 'docker.io' ? 'https://registry-1.docker.io' : `https://${registry}`;
 }
 
+interface Source {
+  readonly gun: string;
+  readonly registry: string;
+  readonly repository: string;
+  readonly tags: string[];
+  readonly notaryUrl: string;
+  readonly ca: string | undefined;
+  readonly upstream: UpstreamConfig | undefined;
+  readonly decision: Decision;
+}
+
+/** Repositories to export (each once, with the tags named for it), from the configuration or the options. */
+async function sourcesFor(refs: readonly string[], config: Config | undefined, opts: ExportOptions): Promise<Source[]> {
+  const policy = config ? new Policy(config.policy, config.trust.tofu) : undefined;
+  const ca = opts.ca ? await readFile(opts.ca, 'utf8') : undefined;
+  const out = new Map<string, Source>();
+  for (const ref of refs) {
+    const parsed = parseImageReference(ref);
+    if (opts.images && parsed.digest) throw new ConfigError(`${ref}: name a tag (images are exported for signed tags)`);
+    const gun = gunOf(parsed);
+    let source = out.get(gun);
+    if (!source) {
+      const upstream = config?.upstreams.find((u) => u.name === parsed.registry);
+      const notaryUrl = opts.notary ?? (upstream && upstream.notary !== 'offline' ? upstream.notary : undefined) ?? defaultNotaryUrl(parsed.registry);
+      const decision: Decision = policy?.decide(gun) ?? { action: 'verify', roles: DOCKER_ROLES, pinning: NO_PINNING, rule: '(none)' };
+      if (decision.action === 'deny') throw new ConfigError(`${gun} is denied by the configured policy`);
+      source = { gun, registry: parsed.registry, repository: parsed.repository, tags: [], notaryUrl, ca: ca ?? upstream?.caPem, upstream, decision };
+      out.set(gun, source);
+    }
+    if (parsed.tag && !source.tags.includes(parsed.tag)) source.tags.push(parsed.tag);
+  }
+  return [...out.values()];
+}
+
+/** The registry client for a source's images. */
+function registryFor(src: Source, opts: ExportOptions): RegistryUpstream {
+  const u = src.upstream;
+  const config: UpstreamConfig = {
+    name: src.registry,
+    registry: (opts.registry ?? u?.registry ?? defaultRegistryUrl(src.registry)).replace(/\/+$/, ''),
+    notary: src.notaryUrl,
+    maxStalenessMs: 0,
+    caPem: src.ca,
+    default: false,
+    credentials: u?.credentials,
+    notaryCredentials: u?.notaryCredentials,
+    allowedRealms: u?.allowedRealms ?? [],
+    blobs: 'stream',
+  };
+  return new RegistryUpstream(config, EXPORT_TIMEOUTS);
+}
+
+const EXPORT_TIMEOUTS = { connectTimeoutMs: 10_000, headersTimeoutMs: 60_000, bodyIdleTimeoutMs: 60_000, totalTimeoutMs: 120_000 };
+
 export async function runExport(refs: readonly string[], opts: ExportOptions, io: Output): Promise<number> {
+  const asDir = await isDirectoryBundle(opts.out);
+  // a tar bundle's images are staged beside it, then streamed into the archive
+  const imagesBase = asDir ? opts.out : `${opts.out}.images.partial`;
   try {
     const config = opts.config ? await loadConfig(opts.config) : undefined;
     const files = new Map<string, Buffer>();
     const repositories: BundleRepository[] = [];
-    for (const ref of refs) {
-      const src = await sourceFor(ref, config, opts);
-      const remote = new NotaryRemote(src.notaryUrl, { ca: src.ca, credentials: src.credentials, allowedRealms: src.allowedRealms });
+    const images: BundleImage[] = [];
+    for (const src of await sourcesFor(refs, config, opts)) {
+      const remote = new NotaryRemote(src.notaryUrl, { ca: src.ca, credentials: src.upstream?.notaryCredentials, allowedRealms: src.upstream?.allowedRealms });
       try {
         const fetched = new MemoryTrustStore();
-        const refresh = await new TrustUpdater({ fetcher: remote, store: fetched, pinning: src.pinning }).refresh(src.gun);
+        const refresh = await new TrustUpdater({ fetcher: remote, store: fetched, pinning: src.decision.pinning }).refresh(src.gun);
         const version = refresh.set.root.root.version;
         const roots = new Map<number, Buffer>([[version, refresh.set.root.bytes]]);
         for (let v = 1; v < version; v++) {
@@ -71,12 +129,14 @@ export async function runExport(refs: readonly string[], opts: ExportOptions, io
         repositories.push({ gun: src.gun, rootVersion: version });
         const left = refresh.skipped.size > 0 ? `; left out as Notary clients do: ${[...refresh.skipped.keys()].join(', ')}` : '';
         io.out(`${src.gun}: root v${version}, ${refresh.set.targetsFiles.size} targets file(s), trust data valid until ${expiryOf(refresh)}${left}`);
+        if (opts.images) images.push(...(await exportImages(src, refresh, imagesBase, opts, io)));
       } finally {
         await remote.close();
       }
     }
-    const kind = await writeBundle(opts.out, repositories, files);
-    io.out(`wrote ${kind === 'tar' ? 'bundle' : 'bundle directory'} ${opts.out} (${repositories.length} repositories, ${files.size} files)`);
+    const kind = await writeBundle(opts.out, { repositories, files, images, ...(asDir ? {} : { stagedImages: imagesBase }) });
+    const what = images.length > 0 ? `, ${images.length} image(s)` : '';
+    io.out(`wrote ${kind === 'tar' ? 'bundle' : 'bundle directory'} ${opts.out} (${repositories.length} repositories, ${files.size} trust files${what})`);
     return 0;
   } catch (err) {
     if (!(err instanceof TrustgateError)) {
@@ -85,7 +145,29 @@ export async function runExport(refs: readonly string[], opts: ExportOptions, io
     }
     io.err(`export failed: ${err.message} [${err.code}]`);
     return 1;
+  } finally {
+    if (!asDir) await rm(imagesBase, { recursive: true, force: true });
   }
+}
+
+/** Each named tag's signed image into images/<GUN>/<tag>/ under `base`, checked against the trust data. */
+async function exportImages(src: Source, refresh: RefreshResult, base: string, opts: ExportOptions, io: Output): Promise<BundleImage[]> {
+  const layout = join('images', src.gun);
+  const upstream = registryFor(src, opts);
+  const exporter = new ImageExporter(upstream, src.repository, join(base, layout), EXPORT_TIMEOUTS);
+  const out: BundleImage[] = [];
+  try {
+    for (const tag of src.tags) {
+      const signed = resolveExplained(refresh, tag, src.decision.roles);
+      const r = await exporter.exportTag(tag, signed.digest, signed.length);
+      out.push({ gun: src.gun, tag, digest: signed.digest, path: `${layout}/${tag}` });
+      io.out(`${src.gun}:${tag}: image ${signed.digest} (signed in ${signed.role}): ${r.manifests} manifest(s), ${r.blobs} blob(s), ${(r.bytes / 1048576).toFixed(1)} MiB`);
+    }
+  } finally {
+    await exporter.close();
+    await upstream.close();
+  }
+  return out;
 }
 
 function expiryOf(refresh: RefreshResult): string {

@@ -4,7 +4,7 @@
 
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { stringify } from 'yaml';
 import { openBundle, trustPath } from '../../src/bundle/bundle.js';
 import { listTar } from '../../src/bundle/tar.js';
@@ -381,4 +381,83 @@ t.test('an incomplete bundle is refused, even where the site already holds that 
   t.equal(await runImport(b.out, { config: site.path }, c.io), 1, 'not "verified" on the strength of what the site already holds');
   t.match(c.err.join('\n'), /the bundle has no timestamp for docker\.io\/library\/app: it is incomplete \[CONFIG_INVALID\]/);
   t.same(snapshotDir(site.store), before);
+});
+
+/** A registry serving one image (a config and a layer blob) by digest; `corrupt` swaps bytes. */
+async function imageRegistry(t: Test) {
+  const { createServer } = await import('node:http');
+  const blob = (s: string) => ({ bytes: Buffer.from(s), digest: `sha256:${sha256Hex(Buffer.from(s))}` });
+  const config = blob('{"architecture":"amd64","os":"linux"}');
+  const layer = blob('layer bytes '.repeat(1000));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: config.digest, size: config.bytes.length },
+      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layer.digest, size: layer.bytes.length }],
+    }),
+  );
+  const manifestDigest = `sha256:${sha256Hex(manifest)}`;
+  const corrupt = new Set<string>();
+  const server = createServer((req, res) => {
+    const m = /^\/v2\/library\/app\/(manifests|blobs)\/(sha256:[0-9a-f]{64})$/.exec(req.url ?? '');
+    const body = m?.[2] === manifestDigest ? manifest : m?.[2] === config.digest ? config.bytes : m?.[2] === layer.digest ? layer.bytes : undefined;
+    if (!m || !body) return void res.writeHead(404).end();
+    const out = corrupt.has(m[2] as string) ? Buffer.from(body.toString('latin1').replace(/.$/, 'X'), 'latin1') : body;
+    const type = m[1] === 'manifests' ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/octet-stream';
+    res.writeHead(200, { 'content-type': type, 'content-length': String(out.length) }).end(out);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return { url, manifest, manifestDigest, config, layer, corrupt };
+}
+
+t.test('--images: each signed tag as a dir: layout, every byte checked against the trust data', async (t) => {
+  const reg = await imageRegistry(t);
+  const { sim, url } = await simulated('docker.io/library/app');
+  sim.addTarget('targets', 'img', reg.manifest);
+  sim.publish();
+  const out = fresh('images') + '/';
+  const c = capture();
+  t.equal(await runExport(['library/app:img'], { out, notary: url, images: true, registry: reg.url }, c.io), 0, c.text());
+  t.match(c.out.join('\n'), /docker\.io\/library\/app:img: image sha256:[0-9a-f]{64} \(signed in targets\): 1 manifest\(s\), 2 blob\(s\)/);
+  const dirOf = join(out, 'images', sim.gun, 'img');
+  t.equal(readFileSync(join(dirOf, 'version'), 'utf8'), 'Directory Transport Version: 1.1\n');
+  t.same(readFileSync(join(dirOf, 'manifest.json')), reg.manifest);
+  t.same(readFileSync(join(dirOf, reg.layer.digest.slice(7))), reg.layer.bytes);
+  t.same(readFileSync(join(dirOf, reg.config.digest.slice(7))), reg.config.bytes);
+  const index = JSON.parse(readFileSync(join(out, 'bundle.json'), 'utf8'));
+  t.same(index.images, [{ gun: sim.gun, tag: 'img', digest: reg.manifestDigest, path: `images/${sim.gun}/img` }]);
+
+  const tar = fresh('images') + '.tar';
+  t.equal(await runExport(['library/app:img'], { out: tar, notary: url, images: true, registry: reg.url }, capture().io), 0);
+  const entries = await listTar(tar);
+  t.ok(entries.some((e) => e.name === `images/${sim.gun}/img/${reg.layer.digest.slice(7)}` && e.size === reg.layer.bytes.length), 'streamed into the tar');
+  t.notOk(existsSync(`${tar}.images.partial`), 'the staging directory is gone');
+  t.equal(await runImport(tar, { config: offlineConfig().path }, capture().io), 0, 'and the bundle imports');
+});
+
+t.test('--images refuses what does not match the signed digest, and unsigned tags', async (t) => {
+  const reg = await imageRegistry(t);
+  const { sim, url } = await simulated('docker.io/library/app');
+  sim.addTarget('targets', 'img', reg.manifest);
+  sim.publish();
+  for (const [what, digest] of [['manifest', reg.manifestDigest], ['layer blob', reg.layer.digest]] as const) {
+    reg.corrupt.clear();
+    reg.corrupt.add(digest);
+    const out = fresh('bad-images') + '.tar';
+    const c = capture();
+    t.equal(await runExport(['library/app:img'], { out, notary: url, images: true, registry: reg.url }, c.io), 1, what);
+    t.match(c.err.join('\n'), /with other bytes .*\[DIGEST_MISMATCH\]/, what);
+    t.notOk(existsSync(out), `${what}: no bundle written`);
+    t.notOk(existsSync(`${out}.images.partial`), `${what}: nothing left behind`);
+  }
+  reg.corrupt.clear();
+  const c = capture();
+  t.equal(await runExport(['library/app:nope'], { out: fresh('x') + '.tar', notary: url, images: true, registry: reg.url }, c.io), 1);
+  t.match(c.err.join('\n'), /\[NOT_SIGNED\]/);
+  const d = capture();
+  t.equal(await runExport([`library/app@${reg.manifestDigest}`], { out: fresh('x') + '.tar', notary: url, images: true, registry: reg.url }, d.io), 1);
+  t.match(d.err.join('\n'), /name a tag/);
 });

@@ -1,7 +1,8 @@
-// Air gap, end to end: `trustgate trust export` from a real notary-server (root rotated, a
-// delegation), the notary-server stopped, `trustgate trust import` into a fresh site with no Notary
-// (`notary: offline`, `trust.bundles`, no Redis), a real `trustgate serve` and a real dockerd pulling
-// through it as its mirror. Tampered bundles are refused whole; a stale bundle is refused without an
+// Air gap, end to end: `trustgate trust export --images` from a real notary-server (root rotated, a
+// delegation) and registry, the notary-server stopped, the images copied from the bundle into another
+// registry with skopeo, `trustgate trust import` into a fresh site with no Notary (`notary: offline`,
+// `trust.bundles`, no Redis), a real `trustgate serve` and a real dockerd pulling through it as its
+// mirror. Tampered bundles are refused whole; a stale bundle is refused without an
 // offline grace and accepted, logged and counted within one; the notary CLI verifies against
 // trustgate's Notary read API.
 
@@ -14,7 +15,7 @@ import { startDockerd } from '../helpers/dockerd.js';
 import { ALL_MANIFEST_TYPES, buildLayouts, manifestOf, push } from '../helpers/images.js';
 import { NotaryCli, startNotaryServer, type NotaryServer } from '../helpers/notary.js';
 import { startRegistry } from '../helpers/peers.js';
-import { freePort, run, tempDir, waitFor } from '../helpers/process.js';
+import { freePort, run, runOk, tempDir, waitFor } from '../helpers/process.js';
 import { RepoSimulator, sha256Hex } from '../helpers/simulator.js';
 import { CLI, configDoc, startInProcess, startWithConfig } from '../helpers/trustgate.js';
 
@@ -45,10 +46,9 @@ t.test('signed pulls enforced across an air gap', async (t) => {
   const layouts = buildLayouts(join(dir.path, 'oci'));
   const other = buildLayouts(join(dir.path, 'oci2'), ' unsigned');
   await push(layouts.single, 'v1', `${host}/${REPO}:v1`, { format: 'v2s2' });
-  await push(other.single, 'v1', `${host}/${REPO}:unsigned`, { format: 'v2s2' });
-  await push(layouts.single2, 'v2', `${host}/${STALE}:v1`, { format: 'v2s2' });
+  await push(layouts.multi, 'multi', `${host}/${REPO}:multi`, { all: true, format: 'v2s2' });
   const v1 = await manifestOf(registry.url, REPO, 'v1');
-  const staleManifest = await manifestOf(registry.url, STALE, 'v1');
+  const multi = await manifestOf(registry.url, REPO, 'multi');
 
   const notary = await startNotaryServer({ dir: join(dir.path, 'notary') });
   let notaryStopped = false;
@@ -57,29 +57,48 @@ t.test('signed pulls enforced across an air gap', async (t) => {
   await cli.init(GUN);
   await cli.addDelegation(GUN, 'targets/releases');
   await cli.notary('addhash', GUN, 'v1', String(v1.size), '--sha256', v1.digest.slice(7), '-r', 'targets/releases', '-p');
+  await cli.notary('addhash', GUN, 'multi', String(multi.size), '--sha256', multi.digest.slice(7), '-r', 'targets/releases', '-p');
   await cli.notary('key', 'rotate', GUN, 'root'); // root v3 (init made v2): the bundle carries every version
 
   const online = join(dir.path, 'online.yaml');
   writeFileSync(online, stringify({ upstreams: [{ name: 'docker.io', registry: registry.url, notary: notary.url, ca: notary.caPath, default: true }] }));
   const bundle = join(dir.path, 'carry', 'demo-trust.tar');
-  const exp = await trustgate('trust', 'export', REPO, '--out', bundle, '--config', online);
+  const exp = await trustgate('trust', 'export', `${REPO}:v1`, `${REPO}:multi`, '--images', '--out', bundle, '--config', online);
   t.equal(exp.code, 0, exp.stderr);
   t.match(exp.stdout, /docker\.io\/library\/demo: root v3, 2 targets file\(s\)/);
+  t.match(exp.stdout, new RegExp(`docker\\.io/library/demo:v1: image ${v1.digest} \\(signed in targets/releases\\): 1 manifest\\(s\\), 2 blob\\(s\\)`));
+  t.match(exp.stdout, new RegExp(`docker\\.io/library/demo:multi: image ${multi.digest} \\(signed in targets/releases\\): 3 manifest\\(s\\), 4 blob\\(s\\)`));
   const names = (await listTar(bundle)).map((f) => f.name);
   for (const f of ['1.root', '2.root', '3.root', 'root', 'timestamp', 'snapshot', 'targets', 'targets/releases']) {
     t.ok(names.includes(`trust/${GUN}/_tuf/${f}.json`), `the bundle holds ${f}`);
   }
+  t.ok(names.includes(`images/${GUN}/v1/manifest.json`) && names.includes(`images/${GUN}/multi/manifest.json`), 'and the images');
 
-  await notary.stop(); // nothing on the far side can reach a Notary
+  await notary.stop(); // nothing on the far side can reach a Notary, or the connected registry
   notaryStopped = true;
+  await registry.stop();
 
-  // ---- the air-gapped side: no Notary, no Redis, trust data in a directory --------------------
+  // ---- the air-gapped side: its own registry, no Notary, no Redis, trust data in a directory ------
+  const far = await startRegistry(dir.path);
+  t.teardown(far.stop);
+  const farHost = far.url.replace('http://', '');
+  const unpacked = join(dir.path, 'unpacked');
+  mkdirSync(unpacked);
+  await runOk('tar', ['-xf', bundle, '-C', unpacked, 'images']);
+  for (const tag of ['v1', 'multi']) {
+    await runOk('skopeo', ['copy', '-q', '--all', '--preserve-digests', '--dest-tls-verify=false', `dir:${join(unpacked, 'images', GUN, tag)}`, `docker://${farHost}/${REPO}:${tag}`], { timeoutMs: 120_000 });
+  }
+  t.equal((await manifestOf(far.url, REPO, 'multi')).digest, multi.digest, 'the far registry holds the signed bytes');
+  await push(other.single, 'v1', `${farHost}/${REPO}:unsigned`, { format: 'v2s2' }); // someone pushes an unsigned image there
+  await push(layouts.single2, 'v2', `${farHost}/${STALE}:v1`, { format: 'v2s2' });
+  const staleManifest = await manifestOf(far.url, STALE, 'v1');
+
   const store = join(dir.path, 'site', 'trust');
   const port = await freePort();
   const site = (maxStaleness?: string) => {
     const doc = configDoc(
       {
-        upstreams: [{ name: 'docker.io', registry: registry.url, notary: 'offline', default: true, ...(maxStaleness ? { offline: { maxStaleness } } : {}) }],
+        upstreams: [{ name: 'docker.io', registry: far.url, notary: 'offline', default: true, ...(maxStaleness ? { offline: { maxStaleness } } : {}) }],
         trust: { bundles: store },
       },
       port,
@@ -138,10 +157,13 @@ t.test('signed pulls enforced across an air gap', async (t) => {
   const dockerd = await startDockerd(join(dir.path, 'd'), `http://127.0.0.1:${port}`);
   t.teardown(dockerd.stop);
 
-  await t.test('a real dockerd pulls the signed image through trustgate and is refused the unsigned one', async (t) => {
+  await t.test('a real dockerd pulls the signed images through trustgate and is refused the unsigned one', async (t) => {
     const r = await dockerd.docker('pull', `${REPO}:v1`);
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout, v1.digest);
+    const m = await dockerd.docker('pull', `${REPO}:multi`);
+    t.equal(m.code, 0, m.stderr);
+    t.match(m.stdout, multi.digest);
     const refused = await dockerd.docker('pull', `${REPO}:unsigned`);
     t.not(refused.code, 0);
     const direct = await fetch(`${tg.url}/v2/${REPO}/manifests/unsigned`, { headers: accept });
@@ -154,7 +176,10 @@ t.test('signed pulls enforced across an air gap', async (t) => {
     const listed = await offlineCli.listDockerView(GUN);
     t.same(
       listed.map((l) => [l.name, l.digest, l.role]),
-      [['v1', v1.digest, 'targets/releases']],
+      [
+        ['multi', multi.digest, 'targets/releases'],
+        ['v1', v1.digest, 'targets/releases'],
+      ],
     );
   });
 
@@ -203,7 +228,7 @@ t.test('signed pulls enforced across an air gap', async (t) => {
 
     // the same store, served without a grace: the stale repository is refused, the fresh one served
     const noGrace = await startInProcess(dir.path, {
-      upstreams: [{ name: 'docker.io', registry: registry.url, notary: 'offline', default: true }],
+      upstreams: [{ name: 'docker.io', registry: far.url, notary: 'offline', default: true }],
       trust: { bundles: store },
     });
     t.teardown(noGrace.stop);
