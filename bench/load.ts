@@ -1,7 +1,7 @@
 // Load test (bounded, stops by itself): warm signed-tag manifest pulls and blob streams at the same
 // time through one trustgate process, against a real registry and notary-server on loopback.
 // Checks: zero errors, zero responses with a digest other than the signed one, memory flat over the
-// run (RSS sampled every second). Run: npm run bench:load   (LOAD_SECONDS, default 60)
+// run (RSS and V8 heap sampled every second). Run: npm run bench:load   (LOAD_SECONDS, default 60)
 
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -67,8 +67,19 @@ async function main() {
   const pid = tg.daemon.child.pid;
   await fetch(`${tg.url}/v2/${REPO}/manifests/v1`, { headers: { accept: ALL_MANIFEST_TYPES.join(',') } });
 
+  // RSS from /proc and the V8 heap in use from trustgate's own /metrics, every second
   const samples: number[] = [rssMiB(pid)];
-  const sampler = setInterval(() => samples.push(rssMiB(pid)), 1000);
+  const heap: number[] = [];
+  const sampler = setInterval(() => {
+    samples.push(rssMiB(pid));
+    void fetch(`${tg.url}/metrics`)
+      .then((r) => r.text())
+      .then((text) => {
+        const used = Number(/^trustgate_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1]);
+        if (Number.isFinite(used)) heap.push(used / 1048576);
+      })
+      .catch(() => undefined);
+  }, 1000);
   const [manifests, blobs] = await Promise.all([
     runOk('wrk', ['-t1', '-c16', `-d${SECONDS}s`, '-s', wrkScript(v1.digest), `${tg.url}/v2/${REPO}/manifests/v1`], { timeoutMs: (SECONDS + 60) * 1000 }),
     runOk('wrk', ['-t1', '-c4', `-d${SECONDS}s`, '-s', wrkScript(undefined), `${tg.url}/v2/${REPO}/blobs/${blobDigest}`], { timeoutMs: (SECONDS + 60) * 1000 }),
@@ -87,10 +98,18 @@ async function main() {
     socketErrors: (/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out) ?? []).slice(1).reduce((n, x) => n + Number(x), 0),
   });
   const rows = [report('signed-tag manifest GET (16 connections)', manifests), report('1 MiB blob GET (4 connections)', blobs)];
-  const half = Math.floor(samples.length / 2);
+  // the first third warms up (V8 grows its young generation and tiers up code); memory is flat when
+  // the last third is no higher than the middle one: RSS means, and the heap's floors (its level just
+  // after collections, where a leak shows first)
   const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const firstHalf = avg(samples.slice(1, half));
-  const secondHalf = avg(samples.slice(half));
+  const thirds = <T>(xs: T[]) => [xs.slice(0, Math.floor(xs.length / 3)), xs.slice(Math.floor(xs.length / 3), Math.floor((2 * xs.length) / 3)), xs.slice(Math.floor((2 * xs.length) / 3))] as const;
+  const [, rssMid, rssLast] = thirds(samples);
+  const [, heapMid, heapLast] = thirds(heap);
+  const firstHalf = avg(rssMid);
+  const secondHalf = avg(rssLast);
+  const heapFloorMid = Math.min(...heapMid);
+  const heapFloorLast = Math.min(...heapLast);
+  const timeline = samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 12)) === 0).map((x) => x.toFixed(0));
   const f = (n: number, d = 0) => n.toFixed(d);
   const errors = rows.reduce((n, r) => n + r.non200 + r.socketErrors, 0);
   const wrong = rows.reduce((n, r) => n + (Number.isNaN(r.wrong) ? 0 : r.wrong), 0);
@@ -101,11 +120,12 @@ async function main() {
     '|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.label} | ${r.requests} | ${f(r.rps)} | ${r.transfer} | ${r.non200} | ${r.socketErrors} | ${Number.isNaN(r.wrong) ? 'n/a' : r.wrong} |`),
     '',
-    `RSS (MiB): start ${f(samples[0] as number)}, max ${f(Math.max(...samples))}, end ${f(samples.at(-1) as number)}; ` +
-      `mean of first half ${f(firstHalf)}, of second half ${f(secondHalf)} (growth ${f(((secondHalf - firstHalf) / firstHalf) * 100, 1)}%)`,
+    `RSS (MiB) over the run: ${timeline.join(' → ')}; mean of the middle third ${f(firstHalf)}, of the last third ${f(secondHalf)} ` +
+      `(${f(((secondHalf - firstHalf) / firstHalf) * 100, 1)}%)`,
+    `V8 heap in use (MiB): floor of the middle third ${f(heapFloorMid, 1)}, of the last third ${f(heapFloorLast, 1)} (${f(((heapFloorLast - heapFloorMid) / heapFloorMid) * 100, 1)}%)`,
     '',
     `result: ${errors === 0 ? 'no errors' : `${errors} ERRORS`}; ${wrong === 0 ? 'no unverified responses' : `${wrong} UNVERIFIED RESPONSES`}; ` +
-      `memory ${secondHalf <= firstHalf * 1.1 ? 'flat' : 'GROWING'}`,
+      `memory ${secondHalf <= firstHalf * 1.05 && heapFloorLast <= heapFloorMid * 1.1 ? 'flat' : 'GROWING'}`,
   ];
   console.log(lines.join('\n'));
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });

@@ -185,6 +185,8 @@ async function main() {
   const pipe = startDaemon('node-pipe', process.execPath, ['--max-semi-space-size=32', join(import.meta.dirname, 'node-pipe.mjs'), String(pipePort), registry.url], join(dir.path, 'node-pipe.log'));
   stops.push(() => pipe.stop());
   await waitFor('node pipe', () => portOpen(pipePort));
+  const tgFresh = await startProcess(dir.path, spec('stream'));
+  stops.push(tgFresh.stop);
   const blobUrl = (base: string) => `${base}/v2/${REPO}/blobs/${blob}`;
   const blobTargets: [string, string][] = [
     ['registry direct', blobUrl(registry.url)],
@@ -192,6 +194,7 @@ async function main() {
     ['bare Node.js pipe (node:http) → registry', blobUrl(`http://127.0.0.1:${pipePort}`)],
     ['trustgate stream', blobUrl(tg.url)],
     ['trustgate redirect', blobUrl(tgRedirect.url)],
+    ['trustgate stream (a process that served no manifest load)', blobUrl(tgFresh.url)],
   ];
   const rssBefore = rssMiB(tg.daemon.child.pid);
   let rssPeak = rssBefore;
