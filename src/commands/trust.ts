@@ -139,12 +139,7 @@ export async function runExport(refs: readonly string[], opts: ExportOptions, io
     io.out(`wrote ${kind === 'tar' ? 'bundle' : 'bundle directory'} ${opts.out} (${repositories.length} repositories, ${files.size} trust files${what})`);
     return 0;
   } catch (err) {
-    if (!(err instanceof TrustgateError)) {
-      io.err(`export failed: ${(err as Error).message}`);
-      return 2;
-    }
-    io.err(`export failed: ${err.message} [${err.code}]`);
-    return 1;
+    return failed(io, 'export', err);
   } finally {
     if (!asDir) await rm(imagesBase, { recursive: true, force: true });
   }
@@ -168,6 +163,16 @@ async function exportImages(src: Source, refresh: RefreshResult, base: string, o
     await upstream.close();
   }
   return out;
+}
+
+/** Report a failure: exit 1 for a verdict (a TrustgateError: its reason and code), 2 for a fault. */
+function failed(io: Output, verb: string, err: unknown): number {
+  if (err instanceof TrustgateError) {
+    io.err(`${verb} failed: ${err.message} [${err.code}]`);
+    return 1;
+  }
+  io.err(`${verb} failed: ${(err as Error).message}`);
+  return 2;
 }
 
 function expiryOf(refresh: RefreshResult): string {
@@ -295,12 +300,7 @@ export async function runImport(source: string, opts: { config?: string }, io: O
     io.out(`imported ${bundle.index.repositories.length} repositories into ${target.where}`);
     return 0;
   } catch (err) {
-    if (!(err instanceof TrustgateError)) {
-      io.err(`import failed: ${(err as Error).message}`);
-      return 2;
-    }
-    io.err(`import failed: ${err.message} [${err.code}]`);
-    return 1;
+    return failed(io, 'import', err);
   } finally {
     await close?.();
   }
