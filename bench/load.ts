@@ -61,7 +61,7 @@ async function main() {
   stops.push(notary.stop);
   const cli = new NotaryCli(join(dir.path, 'cli'), notary);
   await cli.init(GUN);
-  await cli.notary('addhash', GUN, 'v1', String(v1.size), '--sha256', v1.digest.slice(7), '-p');
+  await cli.sign(GUN, 'v1', v1);
   const tg = await startProcess(dir.path, { upstreams: [{ name: 'docker.io', registry: registry.url, notary: notary.url, ca: notary.caPath, default: true }] });
   stops.push(tg.stop);
   const pid = tg.daemon.child.pid;

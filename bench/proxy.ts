@@ -144,7 +144,7 @@ async function main() {
   const COLD = 5;
   for (const gun of [GUN, ...Array.from({ length: COLD }, (_, i) => `${GUN}-cold${i}`)]) {
     await cli.init(gun);
-    await cli.notary('addhash', gun, 'v1', String(v1.size), '--sha256', v1.digest.slice(7), '-p');
+    await cli.sign(gun, 'v1', v1);
     if (gun !== GUN) await push(layouts.single, 'v1', `${host}/${gun.slice('docker.io/'.length)}:v1`, { format: 'v2s2' });
   }
 

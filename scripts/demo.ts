@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   await step('signing demo:signed with the notary CLI (as docker trust sign would)', async () => {
     const cli = new NotaryCli(join(dir.path, 'notary-cli'), notary);
     await cli.init('docker.io/library/demo');
-    await cli.notary('addhash', 'docker.io/library/demo', 'signed', String(images.signed.size), '--sha256', images.signed.digest.slice(7), '-p');
+    await cli.sign('docker.io/library/demo', 'signed', images.signed);
   });
   const spec = { upstreams: [{ name: 'docker.io', registry: registry.url, notary: notary.url, ca: notary.caPath, default: true }] };
   const tg = await step('starting trustgate in front of them', () => startProcess(dir.path, spec));

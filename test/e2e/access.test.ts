@@ -31,7 +31,7 @@ t.test('client authentication and listener TLS', async (t) => {
   t.teardown(notary.stop);
   const cli = new NotaryCli(join(dir.path, 'cli'), notary);
   await cli.init(GUN);
-  await cli.notary('addhash', GUN, 'v1', String(v1.size), '--sha256', v1.digest.slice(7), '-p');
+  await cli.sign(GUN, 'v1', v1);
   const upstreams: TrustgateSpec['upstreams'] = [{ name: 'docker.io', registry: registry.url, notary: notary.url, ca: notary.caPath, default: true }];
 
   await t.test('htpasswd (bcrypt) and bearer tokens', async (t) => {

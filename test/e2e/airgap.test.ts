@@ -56,8 +56,8 @@ t.test('signed pulls enforced across an air gap', async (t) => {
   const cli = new NotaryCli(join(dir.path, 'cli'), notary);
   await cli.init(GUN);
   await cli.addDelegation(GUN, 'targets/releases');
-  await cli.notary('addhash', GUN, 'v1', String(v1.size), '--sha256', v1.digest.slice(7), '-r', 'targets/releases', '-p');
-  await cli.notary('addhash', GUN, 'multi', String(multi.size), '--sha256', multi.digest.slice(7), '-r', 'targets/releases', '-p');
+  await cli.sign(GUN, 'v1', v1, 'targets/releases');
+  await cli.sign(GUN, 'multi', multi, 'targets/releases');
   await cli.notary('key', 'rotate', GUN, 'root'); // root v3 (init made v2): the bundle carries every version
 
   const online = join(dir.path, 'online.yaml');

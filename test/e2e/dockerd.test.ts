@@ -33,9 +33,9 @@ t.test('dockerd pulls through trustgate as its registry mirror', async (t) => {
   t.teardown(notary.stop);
   const cli = new NotaryCli(join(dir.path, 'cli'), notary);
   await cli.init(GUN);
-  await cli.notary('addhash', GUN, 'v1', String(v1.size), '--sha256', v1.digest.slice(7), '-p');
+  await cli.sign(GUN, 'v1', v1);
   await cli.addDelegation(GUN, 'targets/releases');
-  await cli.notary('addhash', GUN, 'multi', String(multi.size), '--sha256', multi.digest.slice(7), '-r', 'targets/releases', '-p');
+  await cli.sign(GUN, 'multi', multi, 'targets/releases');
 
   const proxy = new FaultProxy(registry.url);
   await proxy.start();

@@ -43,7 +43,7 @@ t.test('faults', async (t) => {
   const cli = new NotaryCli(join(dir.path, 'cli'), notary);
   await cli.init(GUN);
   for (const [tag, m] of [['v1', v1], ['v2', v2], ['v3', v3]] as const) {
-    await cli.notary('addhash', GUN, tag, String(m.size), '--sha256', m.digest.slice(7), '-p');
+    await cli.sign(GUN, tag, m);
   }
   const notaryPort = Number(new URL(notary.url).port);
 

@@ -44,8 +44,7 @@ async function world(t: Test): Promise<World> {
   t.teardown(notary.stop);
   const cli = new NotaryCli(join(dir.path, 'notary-cli'), notary);
   await cli.init(GUN);
-  const sign = async (tag: string, d: { digest: string; size: number }, role = 'targets') =>
-    cli.notary('addhash', GUN, tag, String(d.size), '--sha256', d.digest.slice(7), '-r', role, '-p');
+  const sign = (tag: string, d: { digest: string; size: number }, role = 'targets') => cli.sign(GUN, tag, d, role);
   await sign('v1', digests.v1 as { digest: string; size: number });
   await cli.addDelegation(GUN, 'targets/releases');
   await sign('v2', digests.v2 as { digest: string; size: number }, 'targets/releases');

@@ -35,9 +35,9 @@ t.test('replicas share trust data and rollback memory through Redis', async (t) 
   t.teardown(notary.stop);
   const cli = new NotaryCli(join(dir.path, 'cli'), notary);
   await cli.init(GUN);
-  await cli.notary('addhash', GUN, 'v1', String(v1.size), '--sha256', v1.digest.slice(7), '-p');
+  await cli.sign(GUN, 'v1', v1);
   const oldTimestamp = Buffer.from(await (await fetch(`${notary.url}/v2/${GUN}/_trust/tuf/timestamp.json`)).arrayBuffer());
-  await cli.notary('addhash', GUN, 'v2', String(v2.size), '--sha256', v2.digest.slice(7), '-p');
+  await cli.sign(GUN, 'v2', v2);
 
   const redis = await startRedis(dir.path);
   t.teardown(redis.stop);

@@ -150,9 +150,14 @@ export class NotaryCli {
 
   async addHash(gun: string, tag: string, content: string | Buffer, role = 'targets'): Promise<{ digest: string; size: number }> {
     const bytes = Buffer.from(content);
-    const hex = createHash('sha256').update(bytes).digest('hex');
-    await this.notary('addhash', gun, tag, String(bytes.length), '--sha256', hex, '-r', role, '-p');
-    return { digest: `sha256:${hex}`, size: bytes.length };
+    const signed = { digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
+    await this.sign(gun, tag, signed, role);
+    return signed;
+  }
+
+  /** `notary addhash … -p`: sign `tag` to a manifest known by its digest and size, in `role`. */
+  async sign(gun: string, tag: string, m: { digest: string; size: number }, role = 'targets'): Promise<void> {
+    await this.notary('addhash', gun, tag, String(m.size), '--sha256', m.digest.slice('sha256:'.length), '-r', role, '-p');
   }
 
   /** A delegation with a fresh P-256 key and self-signed certificate, as `docker trust signer add`. */
