@@ -20,7 +20,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { isValidGun } from '../notary/remote.js';
+import { isValidGun } from '../registry/reference.js';
 import { listTar, readTarFile, tarEnd, tarEntry, tarHeader, tarPad } from './tar.js';
 
 export const BUNDLE_FORMAT = 'trustgate-trust-bundle/v1';

@@ -12,11 +12,11 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { isValidGun } from '../notary/remote.js';
+import { isValidGun } from '../registry/reference.js';
+import { STORED_ROLE_NAME } from '../trust/metadata.js';
 import type { TrustStore } from './trust-store.js';
 
 const MAX_FILE = 64 << 20;
-const ROLE = /^(?:\d{1,10}\.)?(?:root|timestamp|snapshot|targets(?:\/[-a-z0-9_]+)*)$/;
 
 export class DirectoryTrustStore implements TrustStore {
   constructor(readonly dir: string) {}
@@ -27,7 +27,7 @@ export class DirectoryTrustStore implements TrustStore {
   }
 
   async getMetadata(gun: string, role: string): Promise<Buffer | undefined> {
-    if (!ROLE.test(role)) return undefined;
+    if (!STORED_ROLE_NAME.test(role)) return undefined;
     const path = this.path(gun, `${role}.json`);
     const s = await stat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
@@ -39,7 +39,7 @@ export class DirectoryTrustStore implements TrustStore {
   }
 
   async putMetadata(gun: string, role: string, bytes: Buffer, version: number): Promise<void> {
-    if (!ROLE.test(role)) throw new ConfigError(`invalid role ${JSON.stringify(role)}`);
+    if (!STORED_ROLE_NAME.test(role)) throw new ConfigError(`invalid role ${JSON.stringify(role)}`);
     const versions = await this.getVersions(gun);
     const floor = versions.get(role) ?? 0;
     if (version < floor) return; // never replace newer trust data with older

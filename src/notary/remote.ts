@@ -4,6 +4,8 @@
 import { ConfigError, FileTooLargeError, HttpStatusError, redactUrl } from '../errors.js';
 import { UpstreamAuth, type AuthOptions } from '../http/auth.js';
 import { HttpClient, type HttpClientOptions } from '../http/client.js';
+import { isValidGun } from '../registry/reference.js';
+import { METADATA_FILE_NAME } from '../trust/metadata.js';
 
 /** The one seam between the updater and the network (python-tuf FetcherInterface). */
 export interface MetadataFetcher {
@@ -13,18 +15,9 @@ export interface MetadataFetcher {
   readonly origin: string;
 }
 
-// A GUN is a repository name qualified by its registry host: lower-case path components, an
-// optional host[:port] first. Checked before it becomes part of a URL.
-const GUN = /^[a-z0-9.-]+(?::\d{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
-const ROLE_FILE = /^(?:\d{1,10}\.)?(?:root|timestamp|snapshot|targets(?:\/[-a-z0-9_]+)*)(?:\.[0-9a-f]{64})?$/;
-
-export function isValidGun(gun: string): boolean {
-  return gun.length <= 255 && GUN.test(gun);
-}
-
 export function metadataUrl(base: URL, gun: string, name: string): string {
   if (!isValidGun(gun)) throw new ConfigError(`invalid repository name ${JSON.stringify(gun)}`);
-  if (!ROLE_FILE.test(name)) throw new ConfigError(`invalid metadata name ${JSON.stringify(name)}`);
+  if (!METADATA_FILE_NAME.test(name)) throw new ConfigError(`invalid metadata name ${JSON.stringify(name)}`);
   return new URL(`v2/${gun}/_trust/tuf/${name}.json`, base.href.endsWith('/') ? base : new URL(base.href + '/')).toString();
 }
 

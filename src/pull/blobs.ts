@@ -11,7 +11,7 @@ import { request, type Dispatcher } from 'undici';
 import { PolicyDeniedError, UpstreamNotFoundError } from '../errors.js';
 import { discard, headerValue, toTransportError } from '../http/client.js';
 import { toRegistryError, registryError } from '../registry/errcode.js';
-import type { PullTarget } from './manifests.js';
+import type { PullTarget } from './target.js';
 
 const FORWARD_REQUEST = ['range', 'if-range', 'if-none-match', 'if-modified-since'];
 const FORWARD_RESPONSE = [

@@ -10,19 +10,9 @@ import { createHash } from 'node:crypto';
 import type { CachedManifest, ResultCache } from '../cache/results.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import { ManifestMismatchError, PolicyDeniedError } from '../errors.js';
-import type { Decision } from '../policy/policy.js';
 import { acceptList, childDigests, declaredMediaType, INDEX_TYPES } from '../registry/media-types.js';
-import type { RegistryUpstream } from '../registry/upstream.js';
+import type { PullTarget } from './target.js';
 import type { TrustService } from './trust.js';
-
-export interface PullTarget {
-  readonly upstream: RegistryUpstream;
-  readonly repository: string;
-  /** `<upstream name>/<repository>` */
-  readonly gun: string;
-  readonly decision: Decision;
-  readonly accept: string | string[] | undefined;
-}
 
 export interface ServedManifest {
   readonly digest: string;

@@ -4,7 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PolicyDeniedError, UpstreamNotFoundError } from '../errors.js';
 import type { TrustService } from './trust.js';
-import type { PullTarget } from './manifests.js';
+import type { PullTarget } from './target.js';
 
 export class TagService {
   constructor(private readonly trust: TrustService) {}

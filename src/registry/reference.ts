@@ -28,6 +28,14 @@ export interface ImageReference {
   readonly digest?: string;
 }
 
+// A GUN is a repository name qualified by its registry host: lower-case path components, an optional
+// host[:port] first. Checked before it becomes part of a URL, a store key or a file path.
+const GUN = /^[a-z0-9.-]+(?::\d{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+
+export function isValidGun(gun: string): boolean {
+  return gun.length <= MAX_NAME_LENGTH && GUN.test(gun);
+}
+
 export function isValidRepository(name: string): boolean {
   return name.length <= MAX_NAME_LENGTH && REPOSITORY.test(name);
 }

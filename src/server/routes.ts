@@ -10,7 +10,8 @@ import {
   UpstreamNotFoundError,
 } from '../errors.js';
 import type { BlobService } from '../pull/blobs.js';
-import type { ManifestService, PullTarget, ServedManifest } from '../pull/manifests.js';
+import type { ManifestService, ServedManifest } from '../pull/manifests.js';
+import type { PullTarget } from '../pull/target.js';
 import type { TagService } from '../pull/tags.js';
 import type { Policy } from '../policy/policy.js';
 import { DIGEST, DOCKER_HUB, isValidRepository, TAG } from '../registry/reference.js';
@@ -18,7 +19,8 @@ import type { RegistryUpstream } from '../registry/upstream.js';
 import type { Metrics } from './metrics.js';
 import type { TrustStore } from '../cache/trust-store.js';
 import { answer } from '../notary/offline.js';
-import { isValidGun } from '../notary/remote.js';
+import { isValidGun } from '../registry/reference.js';
+import { METADATA_FILE_NAME } from '../trust/metadata.js';
 
 export const API_VERSION_HEADER = { 'docker-distribution-api-version': 'registry/2.0' };
 
@@ -42,7 +44,6 @@ interface ParsedPath {
 
 const ROUTE = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/;
 const TUF_ROUTE = /^\/v2\/(.+)\/_trust\/tuf\/(.+)\.json$/;
-const TUF_NAME = /^(?:\d{1,10}\.)?(?:root|timestamp|snapshot|targets(?:\/[-a-z0-9_]+)*)(?:\.[0-9a-f]{64})?$/;
 
 /**
  * The Notary read API over trustgate's store: `/v2/<GUN>/_trust/tuf/<name>.json`, so notary and
@@ -50,7 +51,7 @@ const TUF_NAME = /^(?:\d{1,10}\.)?(?:root|timestamp|snapshot|targets(?:\/[-a-z0-
  * served as stored (verified when stored; clients verify them again).
  */
 async function serveTrustFile(s: RouteServices, gun: string, name: string, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (gun.includes('%') || name.includes('%') || !isValidGun(gun) || !TUF_NAME.test(name)) {
+  if (gun.includes('%') || name.includes('%') || !isValidGun(gun) || !METADATA_FILE_NAME.test(name)) {
     throw new RequestInvalidError('NAME_INVALID', 'not a trust metadata path');
   }
   const decision = s.policy.decide(gun);

@@ -14,6 +14,13 @@ export const TIMESTAMP = 'timestamp';
 export const RELEASES = 'targets/releases';
 export const BASE_ROLES = [ROOT, TARGETS, SNAPSHOT, TIMESTAMP] as const;
 
+// The names trust files go by, the same everywhere (Notary URLs, stores, bundles, the Notary read API):
+//   a role as stored                   root, timestamp, snapshot, targets, targets/<delegation>…, N.root
+//   a file as Notary serves it         any of those, optionally .<sha256hex> (consistent snapshots)
+const ROLE_PATTERN = '(?:root|timestamp|snapshot|targets(?:/[-a-z0-9_]+)*)';
+export const STORED_ROLE_NAME = new RegExp(`^(?:\\d{1,10}\\.)?${ROLE_PATTERN}$`);
+export const METADATA_FILE_NAME = new RegExp(`^(?:\\d{1,10}\\.)?${ROLE_PATTERN}(?:\\.[0-9a-f]{64})?$`);
+
 const TUF_TYPES: Record<string, string> = { root: 'Root', targets: 'Targets', snapshot: 'Snapshot', timestamp: 'Timestamp' };
 
 export interface Envelope {
