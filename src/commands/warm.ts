@@ -3,41 +3,48 @@
 // Useful with Redis (every replica sees the result); the in-process cache of a running server is
 // another process's memory and cannot be warmed from outside.
 
-import { storesFor } from './serve.js';
+import { openStores } from '../cache/stores.js';
 import { loadConfig } from '../config/config.js';
 import { TrustgateError } from '../errors.js';
-import { buildApp } from '../server/app.js';
+import { admit } from '../pull/targets.js';
+import { checkReference } from '../registry/reference.js';
+import { buildServices, type Services } from '../server/services.js';
 import type { Output } from './check.js';
 
 export async function runWarm(refs: readonly string[], opts: { config?: string }, io: Output): Promise<number> {
   const config = await loadConfig(opts.config);
   if (!config.redis) io.err('note: no redis configured: warming an in-process cache helps only this process; configure redis to warm every replica');
-  const stores = await storesFor(config);
-  const tg = await buildApp({ config, trustStore: stores.trustStore, results: stores.results, logger: false });
+  const stores = await openStores(config);
+  const services = buildServices(config, { stores });
   let failures = 0;
   try {
     for (const ref of refs) {
-      const withTag = ref.includes(':') && !ref.slice(ref.lastIndexOf(':')).includes('/');
-      const [repository, tag] = withTag ? [ref.slice(0, ref.lastIndexOf(':')), ref.slice(ref.lastIndexOf(':') + 1)] : [ref, undefined];
-      // through the registry API, so the warm state is exactly what a pull would build
-      const url = tag ? `/v2/${repository}/manifests/${tag}` : `/v2/${repository}/tags/list`;
-      const res = await tg.app.inject({ method: tag ? 'HEAD' : 'GET', url });
-      if (res.statusCode === 200) {
-        io.out(`${ref}: warm${tag ? ` (${res.headers['docker-content-digest']})` : ''}`);
-        continue;
+      try {
+        io.out(await warmOne(services, ref));
+      } catch (err) {
+        if (!(err instanceof TrustgateError)) throw err;
+        failures++;
+        io.err(`${ref}: ${err.message} [${err.code}]`);
       }
-      failures++;
-      const body = tag ? (await tg.app.inject({ method: 'GET', url })).json() : res.json();
-      const e = (body as { errors?: { message?: string; detail?: { reason?: string } }[] }).errors?.[0];
-      io.err(`${ref}: ${e?.message ?? `HTTP ${res.statusCode}`} [${e?.detail?.reason ?? res.statusCode}]`);
     }
-  } catch (err) {
-    if (!(err instanceof TrustgateError)) throw err;
-    io.err(`error: ${err.message} [${err.code}]`);
-    failures++;
   } finally {
-    await tg.close();
+    await services.close();
     await stores.close();
   }
   return failures === 0 ? 0 : 1;
+}
+
+/** The same use cases a pull runs, so the warm state is exactly what a pull would build. */
+async function warmOne(s: Services, ref: string): Promise<string> {
+  const withTag = ref.includes(':') && !ref.slice(ref.lastIndexOf(':')).includes('/');
+  const [repository, tag] = withTag ? [ref.slice(0, ref.lastIndexOf(':')), ref.slice(ref.lastIndexOf(':') + 1)] : [ref, undefined];
+  const target = s.targets.select(repository, new URLSearchParams(), undefined);
+  admit(target);
+  if (tag === undefined) {
+    await s.tags.list(target, '');
+    return `${ref}: warm`;
+  }
+  checkReference('manifests', tag);
+  const m = await s.manifests.get(target, tag);
+  return `${ref}: warm (${m.digest})`;
 }

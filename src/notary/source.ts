@@ -1,16 +1,18 @@
-// Resolving tags for pulls: verified answers cached until the trust data behind them expires,
-// revalidated in the background once older than the refresh interval (warm pulls never wait on
-// Notary; a re-signed or revoked tag takes effect within the interval), one refresh per GUN at a
-// time per process.
+// Notary as a TrustSource: tags resolved through verified trust data, answers cached until the trust
+// data behind them expires and revalidated in the background once older than the refresh interval
+// (warm pulls never wait on Notary; a re-signed or revoked tag takes effect within the interval), one
+// refresh per GUN at a time per process.
 
-import { NotSignedError } from '../errors.js';
 import type { ResultCache, TagResult } from '../cache/results.js';
+import { BoundedMap } from '../cache/bounded-map.js';
 import { SingleFlight } from '../cache/single-flight.js';
-import { resolveExplained, type RefreshResult, type TrustUpdater } from '../notary/updater.js';
-import { DeserializationError } from '../errors.js';
+import { DeserializationError, NotSignedError } from '../errors.js';
+import type { PullTarget } from '../pull/target.js';
+import type { DigestVerdict, ResolvedTag, TrustExpiry, TrustSource } from '../pull/trust-source.js';
 import { acceptedUntil, type TrustedMetadataSet } from '../trust/index.js';
+import { resolveExplained, type RefreshResult, type TrustUpdater } from './updater.js';
 
-export interface TrustServiceOptions {
+export interface NotarySourceOptions {
   /** The updater of the upstream a GUN belongs to. */
   readonly updaterFor: (upstream: string) => TrustUpdater;
   readonly results: ResultCache;
@@ -30,63 +32,48 @@ interface Memo {
   signed?: Map<string, Set<string>>;
 }
 
-export interface ResolvedTag {
-  readonly result: TagResult;
-  readonly cache: 'hit' | 'miss';
-}
-
-export class TrustService {
-  private readonly memo = new Map<string, Memo>();
+export class NotaryTrustSource implements TrustSource {
+  readonly system = 'notary' as const;
+  private readonly memo: BoundedMap<string, Memo>;
   readonly refreshes = new SingleFlight<Memo>();
   private readonly tagFlights = new SingleFlight<TagResult>();
   private readonly clock: () => number;
 
-  constructor(private readonly opts: TrustServiceOptions) {
+  constructor(private readonly opts: NotarySourceOptions) {
     this.clock = opts.clock ?? Date.now;
+    this.memo = new BoundedMap(opts.maxMemo ?? 10_000);
   }
 
-  /** The digest `tag` is signed to, for the roles the policy accepts. Throws NotSignedError etc. */
-  async resolveTag(upstream: string, gun: string, tag: string, roles: readonly string[]): Promise<ResolvedTag> {
-    const key = `${gun}|${roles.join(',')}|${tag}`;
+  async resolveTag(target: PullTarget, tag: string): Promise<ResolvedTag> {
+    const { upstream, gun, decision } = target;
+    const key = `${gun}|${decision.roles.join(',')}|${tag}`;
     const now = this.clock();
     const cached = await this.opts.results.getTag(key);
     if (cached && cached.expires > now) {
-      if (now - cached.verifiedAt >= this.opts.refreshIntervalMs) this.revalidate(upstream, gun, tag, roles, key);
-      return { result: cached, cache: 'hit' };
+      if (now - cached.verifiedAt >= this.opts.refreshIntervalMs) this.revalidate(upstream.name, gun, tag, decision.roles, key);
+      return { verdict: toVerdict(cached), cache: 'hit' };
     }
-    const result = await this.tagFlights.run(key, () => this.resolveFresh(upstream, gun, tag, roles, key, this.opts.refreshIntervalMs));
-    return { result, cache: 'miss' };
+    const result = await this.tagFlights.run(key, () => this.resolveFresh(upstream.name, gun, tag, decision.roles, key, this.opts.refreshIntervalMs));
+    return { verdict: toVerdict(result), cache: 'miss' };
   }
 
-  /** Is `digest` a target signed in one of `roles` of the repository? */
-  async isSignedDigest(upstream: string, gun: string, digest: string, roles: readonly string[]): Promise<boolean> {
-    const memo = await this.refreshed(upstream, gun, this.opts.refreshIntervalMs);
+  /** Is `digest` a target signed in one of the policy's roles of the repository? */
+  async admitDigest(target: PullTarget, digest: string): Promise<DigestVerdict> {
+    const memo = await this.refreshed(target.upstream.name, target.gun, this.opts.refreshIntervalMs);
     memo.signed ??= signedDigests(memo.refresh.set);
-    return roles.some((r) => memo.signed?.get(r)?.has(digest));
-  }
-
-  /** Forget what this process verified: the next pull of every repository refreshes. */
-  invalidate(): void {
-    this.memo.clear();
-  }
-
-  /** Each remembered repository with the earliest expiry of its trust data (metrics). */
-  *expiries(): IterableIterator<{ gun: string; expires: number; stale: boolean }> {
-    for (const [gun, m] of this.memo) yield { gun, expires: m.expires, stale: m.refresh.set.stale };
-  }
-
-  /** Calls that joined a refresh or tag resolution already in flight (metrics). */
-  joined(): Record<string, number> {
-    return { trust_refresh: this.refreshes.joined, tag_resolution: this.tagFlights.joined };
+    const role = target.decision.roles.find((r) => memo.signed?.get(r)?.has(digest));
+    return { system: 'notary', signed: role !== undefined, signedBy: role, expires: memo.expires, stale: memo.refresh.set.stale };
   }
 
   /** Tags that resolve for Docker (signed in an accepted role, not shadowed by another delegation). */
-  async signedTags(upstream: string, gun: string, roles: readonly string[]): Promise<Set<string>> {
-    const memo = await this.refreshed(upstream, gun, this.opts.refreshIntervalMs);
-    const candidates = new Set<string>();
-    for (const role of roles) for (const name of memo.refresh.set.targetsFiles.get(role)?.data.targets.names() ?? []) candidates.add(name);
+  async signedTags(target: PullTarget, candidates: readonly string[]): Promise<ReadonlySet<string>> {
+    const roles = target.decision.roles;
+    const memo = await this.refreshed(target.upstream.name, target.gun, this.opts.refreshIntervalMs);
+    const listed = new Set<string>();
+    for (const role of roles) for (const name of memo.refresh.set.targetsFiles.get(role)?.data.targets.names() ?? []) listed.add(name);
     const out = new Set<string>();
     for (const tag of candidates) {
+      if (!listed.has(tag)) continue;
       try {
         resolveExplained(memo.refresh, tag, roles);
         out.add(tag);
@@ -97,9 +84,18 @@ export class TrustService {
     return out;
   }
 
-  /** Epoch ms until which the repository's current trust data is valid. */
-  async trustExpiry(upstream: string, gun: string): Promise<number> {
-    return (await this.refreshed(upstream, gun, this.opts.refreshIntervalMs)).expires;
+  /** Forget what this process verified: the next pull of every repository refreshes. */
+  invalidate(): void {
+    this.memo.clear();
+  }
+
+  *expiries(): IterableIterator<TrustExpiry> {
+    for (const [gun, m] of this.memo) yield { system: 'notary', gun, expires: m.expires, stale: m.refresh.set.stale };
+  }
+
+  /** Calls that joined a refresh or tag resolution already in flight (metrics). */
+  joined(): Record<string, number> {
+    return { trust_refresh: this.refreshes.joined, tag_resolution: this.tagFlights.joined };
   }
 
   private async resolveFresh(upstream: string, gun: string, tag: string, roles: readonly string[], key: string, maxAge: number): Promise<TagResult> {
@@ -147,22 +143,24 @@ export class TrustService {
         throw err;
       }
       this.opts.onRefresh?.(upstream, gun, true);
-      const fresh: Memo = { refresh, at: this.clock(), expires: earliestExpiry(refresh.set) };
-      this.remember(gun, fresh);
+      const fresh: Memo = { refresh, at: this.clock(), expires: acceptedUntil(refresh.set).getTime() };
+      this.memo.set(gun, fresh);
       return fresh;
     });
   }
-
-  private remember(gun: string, m: Memo): void {
-    this.memo.delete(gun);
-    if (this.memo.size >= (this.opts.maxMemo ?? 10_000)) this.memo.delete(this.memo.keys().next().value as string);
-    this.memo.set(gun, m);
-  }
 }
 
-/** Until when the repository's trust data is accepted (offline grace included). */
-function earliestExpiry(set: TrustedMetadataSet): number {
-  return acceptedUntil(set).getTime();
+function toVerdict(r: TagResult): ResolvedTag['verdict'] {
+  return {
+    system: 'notary',
+    digest: r.digest,
+    length: r.length,
+    signedBy: r.role,
+    signers: r.signers,
+    expires: r.expires,
+    verifiedAt: r.verifiedAt,
+    stale: r.stale,
+  };
 }
 
 /** Digests signed directly in each role's file (by-digest pulls may name any signed target). */
