@@ -1,21 +1,23 @@
-// Notary as a TrustSource: tags resolved through verified trust data, answers cached until the trust
-// data behind them expires and revalidated in the background once older than the refresh interval
-// (warm pulls never wait on Notary; a re-signed or revoked tag takes effect within the interval), one
-// refresh per GUN at a time per process.
+// Notary as a TrustSource. Every answer is derived from trust data this process verified itself —
+// never from an answer another replica left in a shared store — and that trust data is:
+//   fresh       refreshed once it is older than `trust.refreshInterval` (the pull waits for it), and in
+//               the background once it is half that old (so warm pulls rarely wait): a revoked or
+//               re-pointed tag is refused within the interval plus one refresh
+//   kept        while Notary or the store are out (a transport failure), until it expires
+//               (stale-if-error); a verification failure is never papered over
+//   single      one refresh per GUN at a time per process
 
-import type { ResultCache, TagResult } from '../cache/results.js';
 import { BoundedMap } from '../cache/bounded-map.js';
 import { SingleFlight } from '../cache/single-flight.js';
-import { DeserializationError, NotSignedError } from '../errors.js';
+import { DeserializationError, NotSignedError, TransportError } from '../errors.js';
 import type { PullTarget } from '../pull/target.js';
-import type { DigestVerdict, ResolvedTag, TrustExpiry, TrustSource } from '../pull/trust-source.js';
-import { acceptedUntil, type TrustedMetadataSet } from '../trust/index.js';
+import type { DigestVerdict, ResolvedTag, TagVerdict, TrustExpiry, TrustSource } from '../pull/trust-source.js';
+import { acceptedUntil, signedDigests } from '../trust/index.js';
 import { resolveExplained, type RefreshResult, type TrustUpdater } from './updater.js';
 
 export interface NotarySourceOptions {
   /** The updater of the upstream a GUN belongs to. */
   readonly updaterFor: (upstream: string) => TrustUpdater;
-  readonly results: ResultCache;
   readonly refreshIntervalMs: number;
   readonly clock?: () => number;
   readonly onBackgroundError?: (gun: string, err: unknown) => void;
@@ -25,18 +27,22 @@ export interface NotarySourceOptions {
   readonly maxMemo?: number;
 }
 
+/** One repository's verified trust data, and what has been derived from it. */
 interface Memo {
   readonly refresh: RefreshResult;
+  /** When the refresh that produced it started: nothing it says is older than this. */
   readonly at: number;
   readonly expires: number;
-  signed?: Map<string, Set<string>>;
+  /** After a failed refresh: no new attempt by a pull before this (the old data is served). */
+  retryAt?: number;
+  readonly tags: Map<string, TagVerdict | NotSignedError>;
+  readonly digests: Map<string, Map<string, string>>;
 }
 
 export class NotaryTrustSource implements TrustSource {
   readonly system = 'notary' as const;
   private readonly memo: BoundedMap<string, Memo>;
   readonly refreshes = new SingleFlight<Memo>();
-  private readonly tagFlights = new SingleFlight<TagResult>();
   private readonly clock: () => number;
 
   constructor(private readonly opts: NotarySourceOptions) {
@@ -45,43 +51,34 @@ export class NotaryTrustSource implements TrustSource {
   }
 
   async resolveTag(target: PullTarget, tag: string): Promise<ResolvedTag> {
-    const { upstream, gun, decision } = target;
-    const key = `${gun}|${decision.roles.join(',')}|${tag}`;
-    const now = this.clock();
-    const cached = await this.opts.results.getTag(key);
-    if (cached && cached.expires > now) {
-      if (now - cached.verifiedAt >= this.opts.refreshIntervalMs) this.revalidate(upstream.name, gun, tag, decision.roles, key);
-      return { verdict: toVerdict(cached), cache: 'hit' };
+    const { memo, cache } = await this.current(target);
+    const key = `${target.decision.roles.join(',')}|${tag}`;
+    let answer = memo.tags.get(key);
+    if (answer === undefined) {
+      answer = tagVerdict(memo, tag, target.decision.roles);
+      if (memo.tags.size < MAX_DERIVED) memo.tags.set(key, answer);
     }
-    const result = await this.tagFlights.run(key, () => this.resolveFresh(upstream.name, gun, tag, decision.roles, key, this.opts.refreshIntervalMs));
-    return { verdict: toVerdict(result), cache: 'miss' };
+    if (answer instanceof NotSignedError) throw answer;
+    return { verdict: answer, cache };
   }
 
-  /** Is `digest` a target signed in one of the policy's roles of the repository? */
+  /** Is `digest` signed in one of the policy's roles, inside the role's delegated paths? */
   async admitDigest(target: PullTarget, digest: string): Promise<DigestVerdict> {
-    const memo = await this.refreshed(target.upstream.name, target.gun, this.opts.refreshIntervalMs);
-    memo.signed ??= signedDigests(memo.refresh.set);
-    const role = target.decision.roles.find((r) => memo.signed?.get(r)?.has(digest));
-    return { system: 'notary', signed: role !== undefined, signedBy: role, expires: memo.expires, stale: memo.refresh.set.stale };
+    const { memo } = await this.current(target);
+    const key = target.decision.roles.join(',');
+    let signed = memo.digests.get(key);
+    if (!signed) memo.digests.set(key, (signed = signedDigests(memo.refresh.set, target.decision.roles)));
+    const role = signed.get(digest);
+    return { system: 'notary', signed: role !== undefined, signedBy: role, expires: memo.expires, verifiedAt: memo.at, stale: memo.refresh.set.stale };
   }
 
   /** Tags that resolve for Docker (signed in an accepted role, not shadowed by another delegation). */
   async signedTags(target: PullTarget, candidates: readonly string[]): Promise<ReadonlySet<string>> {
+    const { memo } = await this.current(target);
     const roles = target.decision.roles;
-    const memo = await this.refreshed(target.upstream.name, target.gun, this.opts.refreshIntervalMs);
     const listed = new Set<string>();
     for (const role of roles) for (const name of memo.refresh.set.targetsFiles.get(role)?.data.targets.names() ?? []) listed.add(name);
-    const out = new Set<string>();
-    for (const tag of candidates) {
-      if (!listed.has(tag)) continue;
-      try {
-        resolveExplained(memo.refresh, tag, roles);
-        out.add(tag);
-      } catch (err) {
-        if (!(err instanceof NotSignedError || err instanceof DeserializationError)) throw err;
-      }
-    }
-    return out;
+    return new Set(candidates.filter((tag) => listed.has(tag) && resolves(memo, tag, roles)));
   }
 
   /** Forget what this process verified: the next pull of every repository refreshes. */
@@ -93,93 +90,88 @@ export class NotaryTrustSource implements TrustSource {
     for (const [gun, m] of this.memo) yield { system: 'notary', gun, expires: m.expires, stale: m.refresh.set.stale };
   }
 
-  /** Calls that joined a refresh or tag resolution already in flight (metrics). */
+  /** Calls that joined a refresh already in flight (metrics). */
   joined(): Record<string, number> {
-    return { trust_refresh: this.refreshes.joined, tag_resolution: this.tagFlights.joined };
+    return { trust_refresh: this.refreshes.joined };
   }
 
-  private async resolveFresh(upstream: string, gun: string, tag: string, roles: readonly string[], key: string, maxAge: number): Promise<TagResult> {
-    const memo = await this.refreshed(upstream, gun, maxAge);
-    let target;
-    try {
-      target = resolveExplained(memo.refresh, tag, roles);
-    } catch (err) {
-      if (err instanceof NotSignedError) await this.opts.results.deleteTag(key);
-      throw err;
+  /** The repository's verified trust data, refreshed as the header says. */
+  private async current(target: PullTarget): Promise<{ memo: Memo; cache: 'hit' | 'miss' }> {
+    const { gun } = target;
+    const upstream = target.upstream.name;
+    const m = this.memo.get(gun);
+    const now = this.clock();
+    const interval = this.opts.refreshIntervalMs;
+    if (m && now < m.expires && (now - m.at < interval || (m.retryAt ?? 0) > now)) {
+      if (now - m.at >= interval / 2 && (m.retryAt ?? 0) <= now) this.refreshInBackground(upstream, gun);
+      return { memo: m, cache: 'hit' };
     }
-    const result: TagResult = {
-      digest: target.digest,
-      length: target.length,
-      role: target.role,
-      signers: target.signers,
-      expires: target.expires.getTime(),
-      verifiedAt: memo.at,
-      ...(target.stale ? { stale: true } : {}),
-    };
-    const ttl = result.expires - this.clock();
-    if (ttl > 0) await this.opts.results.putTag(key, result, ttl);
-    return result;
+    try {
+      return { memo: await this.refreshes.run(gun, () => this.refresh(upstream, gun)), cache: 'miss' };
+    } catch (err) {
+      // stale-if-error: Notary or the store is out, and what this process verified is still valid
+      if (!(err instanceof TransportError) || !m || now >= m.expires) throw err;
+      m.retryAt = now + Math.min(interval, RETRY_AFTER_MS);
+      this.opts.onBackgroundError?.(gun, err);
+      return { memo: m, cache: 'hit' };
+    }
   }
 
-  /** Refresh in the background; the cached answer is served meanwhile. */
-  private revalidate(upstream: string, gun: string, tag: string, roles: readonly string[], key: string): void {
-    void this.tagFlights.run(`revalidate|${key}`, () => this.resolveFresh(upstream, gun, tag, roles, key, 0)).catch((err: unknown) => {
-      // a revoked tag was deleted by resolveFresh; an outage keeps the answer until it expires
+  private refreshInBackground(upstream: string, gun: string): void {
+    void this.refreshes.run(gun, () => this.refresh(upstream, gun)).catch((err: unknown) => {
+      const m = this.memo.peek(gun);
+      if (m && err instanceof TransportError) m.retryAt = this.clock() + Math.min(this.opts.refreshIntervalMs, RETRY_AFTER_MS);
       this.opts.onBackgroundError?.(gun, err);
     });
   }
 
-  /** Verified trust data no older than `maxAge`, refreshed once at a time per GUN. */
-  private async refreshed(upstream: string, gun: string, maxAge: number): Promise<Memo> {
-    const m = this.memo.get(gun);
-    const now = this.clock();
-    if (m && now - m.at < maxAge && now < m.expires) return m;
-    return this.refreshes.run(gun, async () => {
-      let refresh: RefreshResult;
-      try {
-        refresh = await this.opts.updaterFor(upstream).refresh(gun);
-      } catch (err) {
-        this.opts.onRefresh?.(upstream, gun, false);
-        throw err;
-      }
-      this.opts.onRefresh?.(upstream, gun, true);
-      const fresh: Memo = { refresh, at: this.clock(), expires: acceptedUntil(refresh.set).getTime() };
-      this.memo.set(gun, fresh);
-      return fresh;
-    });
-  }
-}
-
-function toVerdict(r: TagResult): ResolvedTag['verdict'] {
-  return {
-    system: 'notary',
-    digest: r.digest,
-    length: r.length,
-    signedBy: r.role,
-    signers: r.signers,
-    expires: r.expires,
-    verifiedAt: r.verifiedAt,
-    stale: r.stale,
-  };
-}
-
-/** Digests signed directly in each role's file (by-digest pulls may name any signed target). */
-function signedDigests(set: TrustedMetadataSet): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const [role, file] of set.targetsFiles) {
-    const digests = new Set<string>();
-    for (const name of file.data.targets.names()) {
-      let b64: string | undefined;
-      try {
-        b64 = file.data.targets.get(name)?.hashes.get('sha256');
-      } catch (err) {
-        if (err instanceof DeserializationError) continue; // a malformed entry signs nothing
-        throw err;
-      }
-      const hash = b64 === undefined ? undefined : Buffer.from(b64, 'base64');
-      if (hash?.length === 32) digests.add(`sha256:${hash.toString('hex')}`);
+  private async refresh(upstream: string, gun: string): Promise<Memo> {
+    const at = this.clock();
+    let refresh: RefreshResult;
+    try {
+      refresh = await this.opts.updaterFor(upstream).refresh(gun);
+    } catch (err) {
+      this.opts.onRefresh?.(upstream, gun, false);
+      throw err;
     }
-    out.set(role, digests);
+    this.opts.onRefresh?.(upstream, gun, true);
+    const fresh: Memo = { refresh, at, expires: acceptedUntil(refresh.set).getTime(), tags: new Map(), digests: new Map() };
+    this.memo.set(gun, fresh);
+    return fresh;
   }
-  return out;
+}
+
+/** Derived answers kept per repository and trust data version (tags asked for, role sets). */
+const MAX_DERIVED = 4096;
+/** How long pulls are answered from still-valid trust data after a refresh failed, before trying again. */
+const RETRY_AFTER_MS = 5_000;
+
+/** Does `tag` resolve to a verified digest? (A malformed entry does not.) */
+function resolves(memo: Memo, tag: string, roles: readonly string[]): boolean {
+  try {
+    return !(tagVerdict(memo, tag, roles) instanceof NotSignedError);
+  } catch (err) {
+    if (err instanceof DeserializationError) return false;
+    throw err;
+  }
+}
+
+/** Resolve `tag` as Docker does in verified trust data: the verdict, or why it is not signed. */
+function tagVerdict(memo: Memo, tag: string, roles: readonly string[]): TagVerdict | NotSignedError {
+  try {
+    const t = resolveExplained(memo.refresh, tag, roles);
+    return {
+      system: 'notary',
+      digest: t.digest,
+      length: t.length,
+      signedBy: t.role,
+      signers: t.signers,
+      expires: Math.min(t.expires.getTime(), memo.expires),
+      verifiedAt: memo.at,
+      stale: t.stale,
+    };
+  } catch (err) {
+    if (err instanceof NotSignedError) return err;
+    throw err; // a malformed target entry fails the pull as malformed trust data, and is not remembered
+  }
 }

@@ -2,9 +2,11 @@
 //
 //   by tag     the trust source's verified digest → the manifest by that digest (cache or upstream,
 //              fetched by digest with the full Accept list) → length and sha256 of the exact bytes
-//   by digest  allowed only if the digest is signed, or a child of a verified signed index;
+//   by digest  allowed only if the digest is signed now, or listed by an index that is signed now
+//              (found through a parent hint, then checked: the parent's verdict and its hashed bytes);
 //              bytes re-hashed in every case
-// A verified index admits its children's digests for as long as its trust data is valid.
+// Answers are reused in process until the trust data behind them is `trust.refreshInterval` old, so a
+// revocation — of a tag, of a digest, of an index and with it its children — takes effect within it.
 
 import { createHash } from 'node:crypto';
 import { BoundedMap } from '../cache/bounded-map.js';
@@ -33,6 +35,17 @@ interface HotEntry {
   readonly served: ServedManifest;
   /** Epoch ms: the end of the refresh interval, or the trust data's expiry if sooner. */
   readonly until: number;
+  /** Epoch ms: from then on, a pull also asks the trust source (in the background) to refresh early. */
+  readonly pingAt: number;
+  pinged?: boolean;
+}
+
+/** Why a digest may be served, and until when. */
+interface Admission {
+  readonly role: 'signed-digest' | 'child';
+  readonly expires: number;
+  readonly verifiedAt: number;
+  readonly stale?: boolean | undefined;
 }
 
 export interface ManifestServiceOptions {
@@ -77,35 +90,64 @@ export class ManifestService {
     const key = hotKey(p, reference);
     const e = this.hot.peek(key);
     if (e === undefined) return undefined;
-    if (e.until > this.clock()) return e.served;
-    this.hot.delete(key);
-    return undefined;
+    const now = this.clock();
+    if (e.until <= now) {
+      this.hot.delete(key);
+      return undefined;
+    }
+    if (now >= e.pingAt && !e.pinged) {
+      // keep warm pulls off the refresh path: the trust source refreshes ahead of the interval's end
+      e.pinged = true;
+      const trust = this.opts.trustFor(p);
+      const ask = DIGEST.test(reference) ? trust.admitDigest(p, reference) : trust.resolveTag(p, reference);
+      void ask.catch(() => this.hot.delete(key));
+    }
+    return e.served;
   }
 
   private async byTag(p: PullTarget, tag: string): Promise<ServedManifest> {
     const { verdict, cache } = await this.opts.trustFor(p).resolveTag(p, tag);
     const m = await this.verifiedManifest(p, verdict.digest, verdict.length);
-    await this.admitChildren(p, m.manifest, verdict.expires);
+    await this.noteChildren(p, verdict.digest, m.manifest, verdict.expires);
     const served = { digest: verdict.digest, ...m.manifest, role: verdict.signedBy, signers: verdict.signers, ...(verdict.stale ? { stale: true } : {}) };
-    this.remember(hotKey(p, tag), served, Math.min(verdict.verifiedAt + this.opts.refreshIntervalMs, verdict.expires));
+    this.remember(hotKey(p, tag), served, verdict);
     return { ...served, cache: cache === 'hit' && m.cached ? 'hit' : 'miss' };
   }
 
   private async byDigest(p: PullTarget, digest: string): Promise<ServedManifest> {
-    const verdict = await this.opts.trustFor(p).admitDigest(p, digest);
-    if (!verdict.signed && !(await this.opts.results.isChild(p.gun, digest))) {
+    const trust = this.opts.trustFor(p);
+    const verdict = await trust.admitDigest(p, digest);
+    const admission: Admission | undefined = verdict.signed ? { ...verdict, role: 'signed-digest' } : await this.admittedAsChild(p, trust, digest);
+    if (!admission) {
       throw new PolicyDeniedError('DIGEST_NOT_SIGNED', `${p.gun}@${digest} is neither a signed target nor a child of a signed manifest list`);
     }
     const m = await this.verifiedManifest(p, digest, undefined);
-    if (verdict.signed) await this.admitChildren(p, m.manifest, verdict.expires);
-    const served = { digest, ...m.manifest, role: verdict.signed ? 'signed-digest' : 'child' };
-    this.remember(hotKey(p, digest), served, Math.min(this.clock() + this.opts.refreshIntervalMs, verdict.expires));
+    if (verdict.signed) await this.noteChildren(p, digest, m.manifest, verdict.expires);
+    const served = { digest, ...m.manifest, role: admission.role, ...(admission.stale ? { stale: true } : {}) };
+    this.remember(hotKey(p, digest), served, admission);
     return { ...served, cache: m.cached ? 'hit' : 'miss' };
   }
 
-  private remember(key: string, served: Omit<ServedManifest, 'cache'>, until: number): void {
+  /**
+   * A child digest is admitted through a parent index that its trust source signs now and whose
+   * verified bytes list it. The parent comes from a hint (any replica may have served the index); the
+   * hint itself is never trusted.
+   */
+  private async admittedAsChild(p: PullTarget, trust: TrustSource, child: string): Promise<Admission | undefined> {
+    for (const parent of await this.opts.results.parentHints(p.gun, child)) {
+      if (!DIGEST.test(parent) || parent === child) continue;
+      const verdict = await trust.admitDigest(p, parent);
+      if (!verdict.signed) continue;
+      const { manifest } = await this.verifiedManifest(p, parent, undefined);
+      if (INDEX_TYPES.includes(manifest.mediaType) && childDigests(manifest.body).includes(child)) return { ...verdict, role: 'child' };
+    }
+    return undefined;
+  }
+
+  private remember(key: string, served: Omit<ServedManifest, 'cache'>, v: { verifiedAt: number; expires: number }): void {
+    const until = Math.min(v.verifiedAt + this.opts.refreshIntervalMs, v.expires);
     if (until <= this.clock()) return;
-    this.hot.set(key, { served: { ...served, cache: 'hot' }, until });
+    this.hot.set(key, { served: { ...served, cache: 'hot' }, until, pingAt: v.verifiedAt + this.opts.refreshIntervalMs / 2 });
   }
 
   /** The manifest whose bytes hash to `digest` (and have `length`, when signed with one); one fetch at a time per digest. */
@@ -134,10 +176,11 @@ export class ManifestService {
     return { manifest, cached: false };
   }
 
-  private async admitChildren(p: PullTarget, m: CachedManifest, until: number): Promise<void> {
+  /** Note a verified signed index as the parent of its children, for digest pulls on any replica. */
+  private async noteChildren(p: PullTarget, parent: string, m: CachedManifest, until: number): Promise<void> {
     if (!INDEX_TYPES.includes(m.mediaType)) return;
     const ttl = until - this.clock();
-    if (ttl > 0) await this.opts.results.addChildren(p.gun, childDigests(m.body), ttl);
+    if (ttl > 0) await this.opts.results.addParentHint(p.gun, parent, childDigests(m.body), ttl);
   }
 
   /** `allow` repositories: passed through unverified, but still bounded and still hashed for the digest header. */

@@ -44,6 +44,8 @@ export interface DigestVerdict {
   readonly signedBy: string | undefined;
   /** Epoch ms after which this verdict, either way, must be asked again. */
   readonly expires: number;
+  /** Epoch ms when the trust data behind it was fetched. */
+  readonly verifiedAt: number;
   readonly stale?: boolean | undefined;
 }
 

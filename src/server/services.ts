@@ -71,7 +71,6 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
   });
   const notarySource = new NotaryTrustSource({
     updaterFor: notary.updaterFor,
-    results: stores.results,
     refreshIntervalMs: config.trust.refreshIntervalMs,
     ...(clock ? { clock } : {}),
     onBackgroundError: (gun, err) => logger.warn({ gun, err: err instanceof Error ? err.message : String(err) }, 'background trust refresh failed'),
