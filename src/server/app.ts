@@ -59,7 +59,7 @@ export async function buildApp(services: Services, o: AppOptions = {}): Promise<
   // reads only: refuse pushes and deletes before any body is read; refuse requests no client sends
   app.addHook('onRequest', async (req) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new UnsupportedError(`${req.method} is not supported: trustgate serves pulls only`);
-    if (clientAuth && req.url.startsWith('/v2')) await clientAuth.check(req.headers.authorization);
+    if (clientAuth && (req.url.startsWith('/v2') || req.url.startsWith('/status'))) await clientAuth.check(req.headers.authorization);
     if (!req.headers.host) throw new RequestInvalidError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
     if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
       throw new RequestInvalidError('BAD_REQUEST', `a ${req.method} request carries no body`);
@@ -74,7 +74,7 @@ export async function buildApp(services: Services, o: AppOptions = {}): Promise<
   app.setNotFoundHandler(async () => {
     throw new UpstreamNotFoundError('NAME_UNKNOWN', 'not a registry API path');
   });
-  registerRoutes(app, services, new Audit(app.log, services.metrics));
+  registerRoutes(app, services, new Audit(app.log, services.metrics, services.decisions));
   registerOpsRoutes(app, services, o.readinessCacheMs);
 
   const reload = async () => {

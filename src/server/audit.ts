@@ -6,6 +6,7 @@ import { TrustgateError } from '../errors.js';
 import type { ServedManifest } from '../pull/manifests.js';
 import type { PullTarget } from '../pull/target.js';
 import type { Metrics } from './metrics.js';
+import type { DecisionLog } from './status.js';
 
 export interface AuditRequest {
   readonly method: string;
@@ -20,6 +21,7 @@ export class Audit {
   constructor(
     private readonly log: FastifyBaseLogger,
     private readonly metrics: Metrics,
+    private readonly decisions: DecisionLog,
   ) {}
 
   served(req: AuditRequest, target: PullTarget, reference: string, m: ServedManifest): void {
@@ -37,12 +39,14 @@ export class Audit {
     }
     this.metrics.decisions.inc({ decision, reason: '', upstream: target.upstream.name });
     this.metrics.cacheLookups.inc({ cache: 'manifest', result: m.cache });
+    this.decisions.record(target.decision.rule, { repository: target.gun, reference, decision, digest: m.digest });
   }
 
   refused(req: AuditRequest, target: PullTarget, reference: string, err: unknown): void {
     const reason = err instanceof TrustgateError ? err.code : 'INTERNAL';
     const detail = err instanceof Error ? err.message : String(err);
     this.metrics.decisions.inc({ decision: 'refused', reason, upstream: target.upstream.name });
+    this.decisions.record(target.decision.rule, { repository: target.gun, reference, decision: 'refused', reason });
     this.log.warn({ ...decisionFields(target, reference), method: req.method, client: req.client, decision: 'refused', reason, detail }, 'manifest refused');
   }
 }

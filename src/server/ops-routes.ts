@@ -24,6 +24,12 @@ export function registerOpsRoutes(app: FastifyInstance, s: Services, readinessCa
     const r = await readiness.evaluate();
     return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
   });
+  // behind client authentication (app.ts): it names repositories and digests
+  app.get('/status', async (_req, reply) => {
+    const { config } = s;
+    const rules = s.decisions.status(config.policy, s.policy, config.trust.tofu, s.expiries());
+    return reply.send({ upstreams: config.upstreams.map((u) => ({ name: u.name, registry: u.registry, notary: u.notary, default: u.default })), rules });
+  });
   app.get('/metrics', async (_req, reply) => {
     const { contentType, body } = await s.metrics.render();
     return reply.type(contentType).send(body);

@@ -16,9 +16,10 @@ import { TagService } from '../pull/tags.js';
 import { Targets } from '../pull/targets.js';
 import { TrustFileService } from '../notary/read-api.js';
 import type { PullTarget } from '../pull/target.js';
-import type { TrustSource } from '../pull/trust-source.js';
+import type { TrustExpiry, TrustSource } from '../pull/trust-source.js';
 import { RegistryUpstream } from '../registry/upstream.js';
 import { Metrics } from './metrics.js';
+import { DecisionLog } from './status.js';
 
 export interface ServiceDeps {
   readonly stores: Stores;
@@ -38,12 +39,16 @@ export interface Services {
   readonly notary: NotaryClients;
   readonly notarySource: NotaryTrustSource;
   readonly trustFor: (target: PullTarget) => TrustSource;
+  /** Every repository whose verified trust data this process holds, from every trust source. */
+  expiries(): Iterable<TrustExpiry>;
   readonly manifests: ManifestService;
   readonly blobs: BlobService;
   readonly blobDispatchers: BlobDispatchers;
   readonly tags: TagService;
   readonly trustFiles: TrustFileService;
   readonly metrics: Metrics;
+  /** The last decision per policy rule (the status view). */
+  readonly decisions: DecisionLog;
   /** Forget every verified answer held in process (SIGHUP, an import): the next pull verifies again. */
   invalidate(): void;
   /** Close upstream connections (the stores belong to whoever opened them). */
@@ -103,12 +108,14 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
     notary,
     notarySource,
     trustFor,
+    expiries: () => notarySource.expiries(),
     manifests,
     blobs: new BlobService(dispatchers.direct),
     blobDispatchers: dispatchers,
     tags: new TagService(trustFor),
     trustFiles: new TrustFileService(stores.trustStore, policy),
     metrics,
+    decisions: new DecisionLog(clock),
     invalidate: () => {
       notarySource.invalidate();
       manifests.invalidate();
