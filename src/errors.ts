@@ -3,6 +3,7 @@
 // Families:
 //   RepositoryError  — trust data from a repository failed verification (untrusted input)
 //   NotSignedError   — trust data verified, but it does not sign what was asked for
+//   SigstoreError    — Sigstore (cosign) signatures missing, or failing verification (untrusted input)
 //   TransportError   — a server could not be reached or answered outside the protocol
 //   ConfigError      — the operator's configuration or command line is wrong
 
@@ -137,6 +138,52 @@ export class NoTrustDataError extends NotSignedError {
   readonly code = 'NO_TRUST_DATA' as const;
   constructor(readonly gun: string) {
     super(`no trust data for ${gun}`);
+  }
+}
+
+// ---- Sigstore (cosign) signatures -------------------------------------------------------------
+
+export type SigstoreErrorCode =
+  | 'SIGSTORE_NO_SIGNATURE'
+  | 'SIGSTORE_SIGNATURE_MALFORMED'
+  | 'SIGSTORE_KEY_MISMATCH'
+  | 'SIGSTORE_IDENTITY_MISMATCH'
+  | 'SIGSTORE_CERTIFICATE_INVALID'
+  | 'SIGSTORE_TLOG_MISSING'
+  | 'SIGSTORE_TLOG_INVALID'
+  | 'SIGSTORE_TIMESTAMP_INVALID'
+  | 'SIGSTORE_PAYLOAD_MISMATCH'
+  | 'SIGSTORE_REPOSITORY_MISMATCH';
+
+/**
+ * A Sigstore refusal for one manifest digest: no signature was found, or none verified. When several
+ * signatures failed, `code` is the most telling one and `failures` holds every candidate's error.
+ */
+export class SigstoreError extends TrustgateError {
+  constructor(
+    readonly code: SigstoreErrorCode,
+    message: string,
+    options?: { cause?: unknown; failures?: readonly SigstoreError[] },
+  ) {
+    super(message, options);
+    this.failures = options?.failures ?? [];
+  }
+  readonly failures: readonly SigstoreError[];
+}
+
+/**
+ * A tag now points at a manifest older than one trustgate already served for it (by signing time,
+ * or by the order first seen): cosign signatures sign digests, not tags.
+ */
+export class TagRollbackError extends TrustgateError {
+  readonly code = 'TAG_ROLLBACK' as const;
+  constructor(
+    readonly gun: string,
+    readonly tag: string,
+    readonly digest: string,
+    readonly newest: string,
+  ) {
+    super(`${gun}:${tag} points at ${digest}, older than ${newest} already served for it (tag rollback)`);
   }
 }
 

@@ -9,6 +9,8 @@ import {
   PolicyDeniedError,
   RepositoryError,
   RequestInvalidError,
+  SigstoreError,
+  TagRollbackError,
   TrustgateError,
   UnauthorizedError,
   UnsupportedError,
@@ -55,7 +57,7 @@ export function registryCodeOf(err: TrustgateError): RegistryCode {
   if (err instanceof UpstreamNotFoundError) return err.code;
   // verification said no: not signed, trust data failed, bytes not the signed ones, policy
   if (err instanceof NotSignedError || err instanceof RepositoryError || err instanceof ManifestMismatchError) return 'DENIED';
-  if (err instanceof PolicyDeniedError) return 'DENIED';
+  if (err instanceof PolicyDeniedError || err instanceof SigstoreError || err instanceof TagRollbackError) return 'DENIED';
   // transport failures, our own credentials refused upstream, configuration: not the client's fault
   return 'UNAVAILABLE';
 }
