@@ -121,7 +121,7 @@ t.test('compose.yaml: two replicas on one Redis, demo profile, paths and environ
     t.equal(config.listen.port, 5000, `${name}: listens where the container port is published`);
     t.ok((s.ports ?? []).every((p) => p.endsWith(':5000')), `${name}: publishes container port 5000`);
     for (const u of config.upstreams) {
-      for (const url of [u.registry, u.notary]) {
+      for (const url of [u.registry, u.notary].filter((x): x is string => x !== undefined)) {
         const host = new URL(url).hostname;
         if (!host.includes('.')) t.ok(services[host], `${name}: upstream host ${host} is a compose service`);
       }

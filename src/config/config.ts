@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { checkTrustCoverage, parseRuleTrust, type SigstorePolicy, type TrustMode } from './sigstore.js';
 
 export type PolicyAction = 'verify' | 'allow' | 'deny';
 export type BlobMode = 'stream' | 'redirect';
@@ -18,8 +19,8 @@ export interface UpstreamConfig {
   /** The registry name clients use; GUN = <name>/<repository>. */
   readonly name: string;
   readonly registry: string;
-  /** The Notary server URL, or 'offline': verify against imported trust data only. */
-  readonly notary: string;
+  /** The Notary server URL, or 'offline': verify against imported trust data only; undefined: Sigstore only. */
+  readonly notary: string | undefined;
   /** For offline upstreams: how long past expiry timestamp/snapshot metadata is still accepted (ms). */
   readonly maxStalenessMs: number;
   /** PEM of extra trust roots for this upstream's TLS (registry and Notary). */
@@ -38,6 +39,9 @@ export interface PolicyRule {
   readonly pinKeys: readonly string[];
   /** PEM of CA certificates that must have issued the root certificate. */
   readonly pinCaPem?: string | undefined;
+  /** Which signatures a verify rule accepts (config/sigstore.ts). */
+  readonly trust: TrustMode;
+  readonly sigstore?: SigstorePolicy | undefined;
 }
 
 export interface Config {
@@ -215,7 +219,7 @@ async function parseUpstream(v: unknown, i: number, ctx: Ctx): Promise<UpstreamC
   const blobs = str(v, 'blobs', path, 'stream');
   if (blobs !== 'stream' && blobs !== 'redirect') bad(`${path}.blobs`, 'must be stream or redirect');
   const ca = optStr(v, 'ca', path);
-  const notary = str(v, 'notary', path);
+  const notary = optStr(v, 'notary', path);
   const offline = v.offline === undefined || v.offline === null ? {} : v.offline;
   if (!isObj(offline)) bad(`${path}.offline`, 'must be a mapping');
   let maxStalenessMs = 0;
@@ -232,7 +236,7 @@ async function parseUpstream(v: unknown, i: number, ctx: Ctx): Promise<UpstreamC
   return {
     name,
     registry: httpUrl(str(v, 'registry', path), `${path}.registry`),
-    notary: notary === 'offline' ? 'offline' : httpUrl(notary, `${path}.notary`),
+    notary: notary === undefined || notary === 'offline' ? notary : httpUrl(notary, `${path}.notary`),
     maxStalenessMs,
     caPem: ca ? await readPem(ca, `${path}.ca`, ctx) : undefined,
     default: bool(v, 'default', path, false),
@@ -259,8 +263,9 @@ async function parseRule(v: unknown, i: number, ctx: Ctx): Promise<PolicyRule> {
   for (const k of keys) if (!/^[0-9a-f]{64}$/.test(k)) bad(`${path}.pin.keys`, `${k} is not a key ID (64 hex characters)`);
   const ca = optStr(pin, 'ca', `${path}.pin`);
   onlyKnown(pin, `${path}.pin`, ['keys', 'ca']);
-  onlyKnown(v, path, ['match', 'action', 'roles', 'pin']);
+  onlyKnown(v, path, ['match', 'action', 'roles', 'pin', 'trust', 'sigstore']);
   return {
+    ...(await parseRuleTrust(v, path, action, ctx.baseDir)),
     match: str(v, 'match', path),
     action,
     roles,
@@ -309,12 +314,14 @@ export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
   if (offline.length > 0 && !redis && !bundles) {
     bad('upstreams', `${offline.join(', ')} has notary: offline but there is nowhere to import trust data: configure redis or trust.bundles`);
   }
+  const policy = await Promise.all(rawPolicy.map((r, i) => parseRule(r, i, ctx)));
+  checkTrustCoverage(upstreams, policy);
   return {
     listen: parseListen(ctx.env.TRUSTGATE_LISTEN ?? doc.listen ?? EMBEDDED_DEFAULTS.listen),
     redis,
     redisPrefix: str(doc, 'redisPrefix', '(root)', 'trustgate:'),
     upstreams,
-    policy: await Promise.all(rawPolicy.map((r, i) => parseRule(r, i, ctx))),
+    policy,
     trust: {
       refreshIntervalMs: parseDuration(trust.refreshInterval ?? '10s', 'trust.refreshInterval'),
       tofu: bool(trust, 'tofu', 'trust', true),

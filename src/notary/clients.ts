@@ -29,7 +29,7 @@ export interface NotaryClients {
 }
 
 /** A Notary client with the configuration's timeouts and an upstream's TLS roots and credentials. */
-export function notaryRemoteFor(config: Config, u: Pick<UpstreamConfig, 'notary' | 'caPem' | 'notaryCredentials' | 'allowedRealms'>, observe?: (seconds: number, outcome: 'ok' | 'error') => void): NotaryRemote {
+export function notaryRemoteFor(config: Config, u: { readonly notary: string } & Pick<UpstreamConfig, 'caPem' | 'notaryCredentials' | 'allowedRealms'>, observe?: (seconds: number, outcome: 'ok' | 'error') => void): NotaryRemote {
   const t = config.timeouts;
   return new NotaryRemote(u.notary, {
     connectTimeoutMs: t.connectMs,
@@ -48,8 +48,8 @@ export function buildNotaryClients(config: Config, o: NotaryClientOptions): Nota
   const updaters = new Map<string, TrustUpdater>();
   const clock = o.clock;
   for (const u of config.upstreams) {
-    // offline upstreams verify against imported trust data only
-    const remote = u.notary === 'offline' ? undefined : notaryRemoteFor(config, u, o.observe?.(u.name));
+    // offline upstreams verify against imported trust data only; Sigstore-only ones have no Notary
+    const remote = u.notary === undefined || u.notary === 'offline' ? undefined : notaryRemoteFor(config, { ...u, notary: u.notary }, o.observe?.(u.name));
     if (remote) remotes.set(u.name, remote);
     updaters.set(
       u.name,

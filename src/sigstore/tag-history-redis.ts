@@ -6,7 +6,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { SUPERSEDED_MAX, type Advance, type TagHistoryStore, type TagRecord, type TagState } from './tag-history.js';
 
-// decideAdvance, in Lua: same digest → keep (raise its time); both times known → compare them;
+// decideAdvance, in Lua: same digest → keep (raise its time); both times known and different → compare;
 // otherwise a digest the tag already moved away from is older.
 const ADVANCE = `
 local d = redis.call('HGET', KEYS[1], 'd')
@@ -23,7 +23,7 @@ if cand == d then
   return {1}
 end
 local older
-if corder and o then older = corder < o else older = string.find(' ' .. s .. ' ', ' ' .. cand .. ' ', 1, true) ~= nil end
+if corder and o and corder ~= o then older = corder < o else older = string.find(' ' .. s .. ' ', ' ' .. cand .. ' ', 1, true) ~= nil end
 if older then return {0, d, ostr} end
 local list = {}
 for x in string.gmatch(s, '%S+') do if x ~= cand and x ~= d then list[#list + 1] = x end end

@@ -1,9 +1,9 @@
 // Tag rollback memory. cosign signatures sign digests, not tags, so a registry (or anyone in front of
 // it) can point a tag back at an older signed image and every signature still verifies. trustgate
 // remembers, per tag, the newest signed digest it has served and refuses an older one (TAG_ROLLBACK):
-//   - "newer" is decided by signing time where both have one (a Rekor integrated time or RFC 3161 time
-//     proven by the signature, else the time the signed payload claims), and otherwise by the order in
-//     which trustgate first saw them: a digest the tag pointed at before it moved on is older;
+//   - "newer" is decided by signing time where both have one and they differ (a Rekor integrated time or
+//     RFC 3161 time proven by the signature, else the time the signed payload claims), and otherwise by
+//     the order in which trustgate first saw them: a digest the tag pointed at before it moved on is older;
 //   - re-signing an image gives it a new signing time, so a deliberate return to it is accepted;
 //     `trustgate sigstore accept-tag` records an operator's deliberate re-tag.
 // The store is shared (Redis) so every replica refuses the same rollbacks; decideAdvance is the one
@@ -33,8 +33,9 @@ export function decideAdvance(state: TagState | undefined, candidate: TagRecord)
     const order = maxDefined(newest.order, candidate.order);
     return order === newest.order ? state : { ...state, newest: { digest: newest.digest, order } };
   }
-  const older =
-    candidate.order !== undefined && newest.order !== undefined ? candidate.order < newest.order : state.superseded.includes(candidate.digest);
+  // equal times (payload timestamps have one-second resolution) do not order: first-seen order does
+  const byTime = candidate.order !== undefined && newest.order !== undefined && candidate.order !== newest.order;
+  const older = byTime ? (candidate.order as number) < (newest.order as number) : state.superseded.includes(candidate.digest);
   if (older) return undefined;
   const superseded = [...state.superseded.filter((d) => d !== candidate.digest && d !== newest.digest), newest.digest].slice(-SUPERSEDED_MAX);
   return { newest: candidate, superseded };

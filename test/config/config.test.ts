@@ -92,9 +92,9 @@ t.test('policy: first match wins; no match is denied; pins apply to the matching
   const id = 'a'.repeat(64);
   const p = new Policy(
     [
-      { match: 'docker.io/library/*', action: 'verify', roles: ['targets'], pinKeys: [id] },
-      { match: 'docker.io/trusted-*', action: 'allow', roles: ['targets/releases', 'targets'], pinKeys: [] },
-      { match: 'ghcr.io/*', action: 'deny', roles: ['targets'], pinKeys: [] },
+      { match: 'docker.io/library/*', action: 'verify', roles: ['targets'], pinKeys: [id], trust: 'notary' },
+      { match: 'docker.io/trusted-*', action: 'allow', roles: ['targets/releases', 'targets'], pinKeys: [], trust: 'notary' },
+      { match: 'ghcr.io/*', action: 'deny', roles: ['targets'], pinKeys: [], trust: 'notary' },
     ],
     false,
   );

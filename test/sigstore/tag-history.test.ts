@@ -37,6 +37,13 @@ async function contract(t: Test, make: () => Promise<TagHistoryStore>) {
     t.same(norm(await h.advance(GUN, 'x', { digest: D('b') })), { accepted: false, newest: { digest: D('c'), order: 5 } });
   });
 
+  await t.test('equal signing times do not order two digests: first-seen order does', async (t) => {
+    const h = await make();
+    t.same(await h.advance(GUN, 'eq', { digest: D('a'), order: 7000 }), { accepted: true });
+    t.same(await h.advance(GUN, 'eq', { digest: D('b'), order: 7000 }), { accepted: true });
+    t.same(norm(await h.advance(GUN, 'eq', { digest: D('a'), order: 7000 })), { accepted: false, newest: { digest: D('b'), order: 7000 } });
+  });
+
   await t.test('re-signing an older image gives it a newer time: a deliberate return is accepted', async (t) => {
     const h = await make();
     await h.advance(GUN, 'r', { digest: D('a'), order: 1000 });
