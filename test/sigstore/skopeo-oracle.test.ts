@@ -135,7 +135,7 @@ t.test('a tampered payload or signature: SIGSTORE_KEY_MISMATCH; skopeo refuses',
       layer.size = Buffer.byteLength(payload);
     } else {
       const sig = Buffer.from(layer.annotations['dev.cosignproject.cosign/signature'] as string, 'base64');
-      sig[sig.length - 3] ^= 0x01;
+      sig.writeUInt8((sig.readUInt8(sig.length - 3) ^ 0x01), sig.length - 3);
       layer.annotations['dev.cosignproject.cosign/signature'] = sig.toString('base64');
     }
     await putManifest(registry.url, repo, sigTag(digest), Buffer.from(JSON.stringify(m)), 'application/vnd.oci.image.manifest.v1+json');
