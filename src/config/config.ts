@@ -85,12 +85,20 @@ export interface ClientAuthConfig {
 export const DOCKER_ROLES_DEFAULT = ['targets/releases', 'targets'] as const;
 const MAX_STALENESS_MS = 365 * 86_400_000;
 
-/** The configuration `trustgate serve` runs with when given no file. */
+/**
+ * The configuration `trustgate serve` runs with when given no file. Docker Hub's Notary service shut
+ * down on 2026-12-08 and Docker Hub has no signing identity every image shares, so there is nothing a
+ * default could verify against: without a configuration trustgate proxies Docker Hub and refuses every
+ * manifest (POLICY_DENIED) until a policy names what to verify, and with which keys or identities.
+ */
 export const EMBEDDED_DEFAULTS = {
   listen: '0.0.0.0:5000',
-  upstreams: [{ name: 'docker.io', registry: 'https://registry-1.docker.io', notary: 'https://notary.docker.io', default: true }],
-  policy: [{ match: '*', action: 'verify' }],
+  upstreams: [{ name: 'docker.io', registry: 'https://registry-1.docker.io', default: true }],
+  policy: [{ match: '*', action: 'deny' }],
 };
+
+/** A configuration file without `policy`: verify every repository (with Notary, the default trust). */
+const DEFAULT_POLICY = [{ match: '*', action: 'verify' }];
 
 type Env = Record<string, string | undefined>;
 
@@ -293,7 +301,7 @@ export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
     names.add(u.name);
   }
   if (upstreams.filter((u) => u.default).length > 1) bad('upstreams', 'at most one upstream can be the default');
-  const rawPolicy = doc.policy ?? EMBEDDED_DEFAULTS.policy;
+  const rawPolicy = doc.policy ?? DEFAULT_POLICY;
   if (!Array.isArray(rawPolicy)) bad('policy', 'must be a list of rules');
   const section = (key: string, known: readonly string[]): Obj => {
     const v = doc[key];

@@ -15,10 +15,14 @@ t.test('no file: the embedded defaults', async (t) => {
   t.equal(c.upstreams.length, 1);
   t.same(
     { name: c.upstreams[0]?.name, registry: c.upstreams[0]?.registry, notary: c.upstreams[0]?.notary, default: c.upstreams[0]?.default },
-    { name: 'docker.io', registry: 'https://registry-1.docker.io', notary: 'https://notary.docker.io', default: true },
+    { name: 'docker.io', registry: 'https://registry-1.docker.io', notary: undefined, default: true },
   );
   t.equal(c.redis, undefined, 'in-process cache');
-  t.equal(c.policy[0]?.action, 'verify');
+  t.same(
+    c.policy.map((r) => [r.match, r.action]),
+    [['*', 'deny']],
+    'no Notary at Docker Hub after 2026-12-08 and no key to verify with: everything is refused until configured',
+  );
 });
 
 t.test('config/example.yaml parses and documents every key the parser reads', async (t) => {
