@@ -62,6 +62,19 @@ trust
   });
 
 program
+  .command('sigstore')
+  .description('Sigstore (cosign) operations on the shared store')
+  .command('accept-tag')
+  .description('accept a deliberate re-tag: make --digest the tag\'s newest signed digest (or forget the tag) in the rollback memory')
+  .argument('<name:tag>', 'as clients name it: library/alpine:3.20, ghcr.io/acme/app:1.0')
+  .option('--digest <sha256:hex>', 'the digest the tag now deliberately points at (default: forget the tag)')
+  .option('-c, --config <file>', 'the configuration serve uses (its redis); default: $TRUSTGATE_CONFIG')
+  .action(async (ref: string, opts: { digest?: string; config?: string }) => {
+    const { runAcceptTag } = await import('./commands/sigstore.js');
+    process.exitCode = await runAcceptTag(ref, { ...opts, config: opts.config ?? (process.env.TRUSTGATE_CONFIG || undefined) }, stdio);
+  });
+
+program
   .command('healthcheck')
   .description('exit 0 if the local trustgate answers /healthz (for container HEALTHCHECKs)')
   .option('--url <url>', 'health URL (default: from $TRUSTGATE_LISTEN, else http://127.0.0.1:5000/healthz)')
