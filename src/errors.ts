@@ -187,6 +187,11 @@ export class TagRollbackError extends TrustgateError {
   }
 }
 
+/** `trust: all`: Notary and Sigstore both verified the tag, but for different digests. */
+export class TrustSystemsDisagreeError extends TrustgateError {
+  readonly code = 'TRUST_SYSTEMS_DISAGREE' as const;
+}
+
 // ---- transport -----------------------------------------------------------------------------
 
 export type TransportErrorCode = 'UNREACHABLE' | 'TIMEOUT' | 'HTTP_STATUS' | 'AUTH_FAILED';

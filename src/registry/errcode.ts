@@ -11,6 +11,7 @@ import {
   RequestInvalidError,
   SigstoreError,
   TagRollbackError,
+  TrustSystemsDisagreeError,
   TrustgateError,
   UnauthorizedError,
   UnsupportedError,
@@ -57,7 +58,7 @@ export function registryCodeOf(err: TrustgateError): RegistryCode {
   if (err instanceof UpstreamNotFoundError) return err.code;
   // verification said no: not signed, trust data failed, bytes not the signed ones, policy
   if (err instanceof NotSignedError || err instanceof RepositoryError || err instanceof ManifestMismatchError) return 'DENIED';
-  if (err instanceof PolicyDeniedError || err instanceof SigstoreError || err instanceof TagRollbackError) return 'DENIED';
+  if (err instanceof PolicyDeniedError || err instanceof SigstoreError || err instanceof TagRollbackError || err instanceof TrustSystemsDisagreeError) return 'DENIED';
   // transport failures, our own credentials refused upstream, configuration: not the client's fault
   return 'UNAVAILABLE';
 }

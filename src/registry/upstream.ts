@@ -114,8 +114,9 @@ export class RegistryUpstream {
    * when the registry supports it. Undefined when the registry has no referrers API (404, or an answer
    * that is not an index): the caller falls back to the `sha256-<hex>` tag schema.
    */
-  async fetchReferrers(repository: string, digest: string, artifactType: string, maxBytes: number, tooLarge: (limit: number) => Error): Promise<Buffer | undefined> {
-    const url = `${new URL(`v2/${repository}/referrers/${digest}`, this.base).toString()}?artifactType=${encodeURIComponent(artifactType)}`;
+  async fetchReferrers(repository: string, digest: string, artifactType: string | undefined, maxBytes: number, tooLarge: (limit: number) => Error): Promise<Buffer | undefined> {
+    const base = new URL(`v2/${repository}/referrers/${digest}`, this.base).toString();
+    const url = artifactType === undefined ? base : `${base}?artifactType=${encodeURIComponent(artifactType)}`;
     const res = await this.auth.get(url, this.scope(repository), { headers: { accept: [OCI_INDEX] }, maxBytes, tooLarge });
     if (res.status === 404 || res.status === 405 || res.status === 400) return undefined;
     if (res.status !== 200) throw new HttpStatusError(url, res.status);

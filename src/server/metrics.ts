@@ -23,7 +23,7 @@ export interface MetricsSources {
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly decisions: Counter<'decision' | 'reason' | 'upstream'>;
+  readonly decisions: Counter<'decision' | 'reason' | 'upstream' | 'system'>;
   readonly upstreamLatency: Histogram<'upstream' | 'service' | 'outcome'>;
   readonly cacheLookups: Counter<'cache' | 'result'>;
   readonly refreshes: Counter<'upstream' | 'result'>;
@@ -33,8 +33,8 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'trustgate_' });
     this.decisions = new Counter({
       name: 'trustgate_manifest_decisions_total',
-      help: 'Manifest decisions: served, allowed-unverified or refused, with the refusal reason',
-      labelNames: ['decision', 'reason', 'upstream'],
+      help: 'Manifest decisions: served, allowed-unverified or refused, with the refusal reason and the trust system (notary, sigstore, both; the policy trust mode for refusals)',
+      labelNames: ['decision', 'reason', 'upstream', 'system'],
       registers,
     });
     this.upstreamLatency = new Histogram({

@@ -17,13 +17,14 @@ export const API_VERSION_HEADER = { 'docker-distribution-api-version': 'registry
 
 interface ParsedPath {
   readonly repository: string;
-  readonly kind: 'manifests' | 'blobs' | 'tags';
+  readonly kind: 'manifests' | 'blobs' | 'tags' | 'referrers';
   readonly reference: string;
 }
 
 const ROUTE = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/;
 const TUF_ROUTE = /^\/v2\/(.+)\/_trust\/tuf\/(.+)\.json$/;
 const TAGS_ROUTE = /^\/v2\/(.+)\/tags\/list$/;
+const REFERRERS_ROUTE = /^\/v2\/(.+)\/referrers\/(sha256:[0-9a-f]{64})$/;
 
 /** Split `/v2/<name>/<kind>/<reference>` without decoding anything (encoded paths are refused). */
 export function parsePath(path: string): ParsedPath {
@@ -31,6 +32,8 @@ export function parsePath(path: string): ParsedPath {
   if (path === '/v2/_catalog') throw new UnsupportedError('the catalog is not served');
   const tags = TAGS_ROUTE.exec(path);
   if (tags) return { repository: tags[1] as string, kind: 'tags', reference: 'list' };
+  const referrers = REFERRERS_ROUTE.exec(path);
+  if (referrers) return { repository: referrers[1] as string, kind: 'referrers', reference: referrers[2] as string };
   const m = ROUTE.exec(path);
   if (!m) throw new UpstreamNotFoundError('NAME_UNKNOWN', 'not a registry API path');
   return { repository: m[1] as string, kind: m[2] as 'manifests' | 'blobs', reference: m[3] as string };
@@ -47,7 +50,7 @@ export function registerRoutes(app: FastifyInstance, s: Services, audit: Audit):
     const parsed = parsePath(path);
     const target = s.targets.select(parsed.repository, new URLSearchParams(query), req.headers.accept);
     reply.headers(API_VERSION_HEADER);
-    if (parsed.kind !== 'tags') checkReference(parsed.kind, parsed.reference);
+    if (parsed.kind === 'manifests' || parsed.kind === 'blobs') checkReference(parsed.kind, parsed.reference);
     return serve(s, audit, target, parsed, query, req, reply);
   };
   app.route({ method: ['GET', 'HEAD'], url: '/v2/*', handler });
@@ -68,6 +71,11 @@ async function serve(s: Services, audit: Audit, target: PullTarget, parsed: Pars
         const list = await s.tags.list(target, query);
         if (list.link) reply.header('link', list.link);
         return await reply.type('application/json').send(list.body);
+      }
+      case 'referrers': {
+        const body = await s.artifacts.referrers(target, parsed.reference, new URLSearchParams(query).get('artifactType') ?? undefined);
+        if (body === undefined) throw new UpstreamNotFoundError('MANIFEST_UNKNOWN', `no referrers of ${target.gun}@${parsed.reference} here`);
+        return await reply.type('application/vnd.oci.image.index.v1+json').header('content-length', String(body.length)).send(req.method === 'HEAD' ? undefined : body);
       }
       case 'blobs':
         return sendBlob(target, parsed.reference, await s.blobs.get(target, parsed.reference, req.method as 'GET' | 'HEAD', req.headers), reply);

@@ -47,22 +47,25 @@ export class SigstoreTrustSource implements TrustSource {
 
   async resolveTag(target: PullTarget, tag: string): Promise<ResolvedTag> {
     const digest = await this.tagDigest(target, tag);
+    const resolvedAt = this.clock();
     const { result, cache } = await this.verify(target, digest);
     const order = newestTime(result.signatures);
     const advance = await this.opts.history.advance(target.gun, tag, { digest, order });
     if (!advance.accepted) throw new TagRollbackError(target.gun, tag, digest, advance.newest.digest);
-    return { verdict: this.verdict(digest, result), cache };
+    // the tag was resolved at the registry just now; its digest's signatures were verified at result.at
+    return { verdict: { ...this.verdict(digest, result), verifiedAt: resolvedAt }, cache };
   }
 
   async admitDigest(target: PullTarget, digest: string): Promise<DigestVerdict> {
     try {
       const { result } = await this.verify(target, digest);
       const v = this.verdict(digest, result);
-      return { system: 'sigstore', signed: true, signedBy: v.signedBy, expires: v.expires };
+      // the digest was checked now (its signatures' verification is reused until `expires`)
+      return { system: 'sigstore', signed: true, signedBy: v.signedBy, expires: v.expires, verifiedAt: this.clock() };
     } catch (err) {
       if (!(err instanceof SigstoreError)) throw err;
       // not signed by itself: pull/ may still admit it as a child of a signed index
-      return { system: 'sigstore', signed: false, signedBy: undefined, expires: this.clock() + this.opts.verdictTtlMs };
+      return { system: 'sigstore', signed: false, signedBy: undefined, expires: this.clock() + this.opts.verdictTtlMs, verifiedAt: this.clock() };
     }
   }
 

@@ -4,7 +4,8 @@
 // tag ({…}), as the trust store's do, so a Cluster keeps a repository on one slot.
 
 import type { Cluster, Redis } from 'ioredis';
-import { SUPERSEDED_MAX, type Advance, type TagHistoryStore, type TagRecord, type TagState } from './tag-history.js';
+import type { RedisHealth } from '../cache/resilient.js';
+import { MemoryTagHistory, SUPERSEDED_MAX, type Advance, type TagHistoryStore, type TagRecord, type TagState } from './tag-history.js';
 
 // decideAdvance, in Lua: same digest → keep (raise its time); both times known and different → compare;
 // otherwise a digest the tag already moved away from is older.
@@ -76,4 +77,42 @@ export class RedisTagHistory implements TagHistoryStore {
 
 function orderOf(v: string | undefined): number | undefined {
   return v === undefined || v === '' ? undefined : Number(v);
+}
+
+/**
+ * Redis with an in-process memory under it (cache/resilient.ts's rule): Redis decides while it is up
+ * (so an operator's accept-tag reaches every replica) and each accepted digest is mirrored locally;
+ * while Redis is unreachable a replica decides from its own memory, so pulls go on, and a rollback
+ * attempted during an outage is refused if this replica saw the newer digest.
+ */
+export class ResilientTagHistory implements TagHistoryStore {
+  private readonly memory = new MemoryTagHistory();
+
+  constructor(
+    private readonly redis: TagHistoryStore,
+    private readonly health: RedisHealth,
+  ) {}
+
+  advance(gun: string, tag: string, candidate: TagRecord): Promise<Advance> {
+    return this.health.use(
+      async () => {
+        const shared = await this.redis.advance(gun, tag, candidate);
+        if (shared.accepted) {
+          await this.memory.reset(gun, tag, candidate.digest);
+          await this.memory.advance(gun, tag, candidate);
+        }
+        return shared;
+      },
+      () => this.memory.advance(gun, tag, candidate),
+    );
+  }
+
+  get(gun: string, tag: string): Promise<TagState | undefined> {
+    return this.health.use(() => this.redis.get(gun, tag), () => this.memory.get(gun, tag));
+  }
+
+  async reset(gun: string, tag: string, digest?: string): Promise<void> {
+    await this.memory.reset(gun, tag, digest);
+    await this.health.write(() => this.redis.reset(gun, tag, digest));
+  }
 }

@@ -13,7 +13,7 @@ import { freePort, portOpen, startDaemon, waitFor, type Daemon } from './process
 export interface UpstreamSpec {
   name: string;
   registry: string;
-  notary: string;
+  notary?: string;
   ca?: string; // path
   default?: boolean;
   offline?: { maxStaleness?: string };
