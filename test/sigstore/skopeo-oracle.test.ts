@@ -172,3 +172,16 @@ t.test('a tag rolled back to an older signed digest: TAG_ROLLBACK (skopeo, like 
   await g.source.acceptTag(`${HOST}/${repo}`, 'v1', older.digest);
   t.equal(await g.verdict(repo, 'v1'), 'accepted', 'after the operator accepted the re-tag');
 });
+
+t.test('trustgate check --key answers as a pull would', async (t) => {
+  const { runSigstoreCheck } = await import('../../src/commands/check-sigstore.js');
+  const lines: string[] = [];
+  const io = { out: (l: string) => void lines.push(l), err: (l: string) => void lines.push(l) };
+  t.equal(await runSigstoreCheck(`${HOST}/keys/p256:v1`, { key: [keys.p256.pub], registry: registry.url, json: true }, io), 0, lines.join('\n'));
+  t.match(JSON.parse(lines.join('\n')), { signed: true, system: 'sigstore', digest: (await manifestOf(registry.url, 'keys/p256', 'v1')).digest });
+  lines.length = 0;
+  t.equal(await runSigstoreCheck(`${HOST}/keys/p256:v1`, { key: [keys.other.pub], registry: registry.url, json: true }, io), 1, 'another key: not signed');
+  t.match(JSON.parse(lines.join('\n')), { signed: false, error: { code: 'SIGSTORE_KEY_MISMATCH' } });
+  t.equal(await runSigstoreCheck(`${HOST}/keys/p256:v1`, { identity: ['no-subject'], registry: registry.url }, io), 2, 'a malformed --identity');
+  t.equal(await runSigstoreCheck(`${HOST}/keys/p256:v1`, { key: [keys.p256.pub], registry: 'http://127.0.0.1:1' }, io), 2, 'an unreachable registry');
+});
