@@ -162,3 +162,33 @@ t.test('a bundle whose statement signs another digest, or names another reposito
   await signBundle('kl/bundle-named', k, k.digest, `${NAME}/kl/bundle-named`);
   t.equal(await (await gate(optional)).verdict('kl/bundle-named', 'v1'), 'accepted', 'its own name');
 });
+
+t.test('bundles pass through trustgate for a verified subject: the tag-schema index, the referrer, its blob, the referrers API', async (t) => {
+  const { startInProcess } = await import('../helpers/trustgate.js');
+  const sim = await startReferrersRegistry(registry.url);
+  t.teardown(sim.close);
+  const m = await image('kl/through');
+  await signBundle('kl/through', m);
+  const unsigned = await image('kl/through-unsigned');
+  const policy = [{ match: '*', action: 'verify', trust: 'sigstore', sigstore: keyless({ tlog: 'optional' }) }];
+  const tg = await startInProcess(dir.path, { upstreams: [{ name: NAME, registry: registry.url, default: true }], policy });
+  t.teardown(tg.stop);
+  const get = (path: string) => fetch(`${tg.url}/v2/${path}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' } });
+  t.equal((await get(`kl/through/manifests/v1`)).status, 200, 'the signed image');
+  const index = await get(`kl/through/manifests/${m.digest.replace(':', '-')}`);
+  t.equal(index.status, 200, 'the tag-schema index');
+  const referrer = ((await index.json()) as { manifests: { digest: string }[] }).manifests[0]?.digest as string;
+  const rm = await get(`kl/through/manifests/${referrer}`);
+  t.equal(rm.status, 200, 'the referrer manifest, by digest');
+  const layer = ((await rm.json()) as { layers: { digest: string }[] }).layers[0]?.digest as string;
+  t.equal((await get(`kl/through/blobs/${layer}`)).status, 200, 'the bundle blob');
+  t.equal((await get(`kl/through-unsigned/manifests/${unsigned.digest.replace(':', '-')}`)).status, 403, 'nothing for an unverified subject');
+  t.equal((await get(`kl/through/referrers/${m.digest}`)).status, 404, 'distribution 2.8 has no referrers API: clients fall back');
+
+  const viaApi = await startInProcess(dir.path, { upstreams: [{ name: NAME, registry: sim.url, default: true }], policy });
+  t.teardown(viaApi.stop);
+  const api = await fetch(`${viaApi.url}/v2/kl/through/referrers/${m.digest}`);
+  t.equal(api.status, 200, 'the referrers API, where the upstream has one');
+  t.equal(((await api.json()) as { manifests: { digest: string }[] }).manifests[0]?.digest, referrer);
+  t.equal((await fetch(`${viaApi.url}/v2/kl/through-unsigned/referrers/${unsigned.digest}`)).status, 403);
+});
