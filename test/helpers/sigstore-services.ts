@@ -52,13 +52,15 @@ export async function startSigstoreServices(dir: string, o: { caClock?: Date } =
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  // The timestamp authority stamps one fixed time, with exactly three digits of milliseconds: its ASN.1
-  // encoder drops trailing zeros (".5Z") and @sigstore/core reads only ".NNNZ", so a time whose
-  // milliseconds end in 0 would make a signature unverifiable at random. Fulcio's clock starts just
-  // before it, so the certificates it issues (valid 10 minutes) cover that time.
-  const stamped = new Date(Math.floor(Date.now() / 1000) * 1000 + 123);
+  // The timestamp authority stamps one fixed time: with its real clock, a time whose milliseconds end
+  // in 0 is encoded ".5Z", which @sigstore/core does not read (only ".NNNZ"). That time lies a few
+  // seconds ahead, after the TSA's own certificates (issued now, at the second) begin; Fulcio's clock
+  // runs a few seconds behind, so its certificates (valid 10 minutes) cover both that time and the
+  // Rekor entries made during a test.
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  const stamped = new Date(now + 5_000 + 123);
   const ctlog = await initializeCTLog(keyPair());
-  const ca = await initializeCA(keyPair(), ctlog, o.caClock ?? new Date(stamped.getTime() - 1000));
+  const ca = await initializeCA(keyPair(), ctlog, o.caClock ?? new Date(now - 5_000));
   const tlog = await initializeTLog(url, keyPair());
   const tsa = await initializeTSA(keyPair(), stamped);
   for (const h of [fulcioHandler(ca), rekorHandler(tlog), rekorV2Handler(tlog), tsaHandler(tsa)]) routes.set(h.path, h.fn);
