@@ -30,7 +30,7 @@ function code(doc: unknown, auth: Authorities): string {
   }
 }
 
-const original = () => JSON.parse(bundleText) as { dsseEnvelope: { signatures: { sig: string }[] }; verificationMaterial: { tlogEntries: { inclusionProof: { rootHash: string } }[] } };
+const original = () => JSON.parse(bundleText) as { dsseEnvelope: { signatures: { sig: string }[] }; verificationMaterial: { tlogEntries: { inclusionProof: { checkpoint: { envelope: string } } }[] } };
 const required: Authorities = { keys: [key], identities: [], trust, tlog: 'required' };
 
 t.test('its signature and log entry verify; it is refused as an attestation', async (t) => {
@@ -50,10 +50,20 @@ t.test('a flipped signature byte: SIGSTORE_KEY_MISMATCH', async (t) => {
   t.equal(code(doc, required), 'SIGSTORE_KEY_MISMATCH');
 });
 
-t.test('a tampered inclusion proof: SIGSTORE_TLOG_INVALID', async (t) => {
+t.test('a tampered checkpoint (the signed tree head the inclusion proof ends in): SIGSTORE_TLOG_INVALID', async (t) => {
   const doc = original();
-  const proof = doc.verificationMaterial.tlogEntries[0]?.inclusionProof as { rootHash: string };
-  proof.rootHash = Buffer.alloc(32, 7).toString('base64');
+  const proof = doc.verificationMaterial.tlogEntries[0]?.inclusionProof as { checkpoint: { envelope: string } };
+  const fake = Buffer.alloc(32, 7).toString('base64');
+  proof.checkpoint.envelope = proof.checkpoint.envelope.replace(/^(.*\n.*\n)[^\n]+/, `$1${fake}`);
+  t.equal(code(doc, required), 'SIGSTORE_TLOG_INVALID');
+});
+
+t.test('a tampered log entry body: SIGSTORE_TLOG_INVALID', async (t) => {
+  const doc = original() as unknown as { verificationMaterial: { tlogEntries: { canonicalizedBody: string }[] } };
+  const entry = doc.verificationMaterial.tlogEntries[0] as { canonicalizedBody: string };
+  const body = JSON.parse(Buffer.from(entry.canonicalizedBody, 'base64').toString()) as { spec: { content: { payloadHash: { value: string } } } };
+  body.spec.content.payloadHash.value = '0'.repeat(64);
+  entry.canonicalizedBody = Buffer.from(JSON.stringify(body)).toString('base64');
   t.equal(code(doc, required), 'SIGSTORE_TLOG_INVALID');
 });
 
