@@ -9,7 +9,6 @@ import type { TrustMaterial } from '@sigstore/verify';
 import { ConfigError } from '../errors.js';
 import { parsePublicKey, type VerificationKey } from '../sigstore/keys.js';
 import type { SignedIdentity } from '../sigstore/reference.js';
-import { parseTrustedRoot } from '../sigstore/trusted-root.js';
 import type { IdentityMatcher, TlogPolicy } from '../sigstore/verify.js';
 
 /** notary (default) | sigstore | any (either verifies) | all (both verify, the same digest). */
@@ -78,8 +77,14 @@ async function parseSigstore(v: Obj, path: string, baseDir: string): Promise<Sig
   if (tlog !== undefined && tlog !== 'required' && tlog !== 'optional') bad(`${path}.tlog`, 'must be required or optional');
   if (tlog === 'required' && rootPath === undefined) bad(`${path}.tlog`, 'required needs a trustedRoot (its Rekor keys verify the log entries)');
   const trustedRootPath = typeof rootPath === 'string' ? resolve(baseDir, rootPath) : undefined;
-  const trust = trustedRootPath ? parseTrustedRoot(await readText(rootPath as string, `${path}.trustedRoot`, baseDir), `${path}.trustedRoot (${String(rootPath)})`) : undefined;
+  const trust = trustedRootPath ? await trustedRoot(rootPath as string, `${path}.trustedRoot`, baseDir) : undefined;
   return { keys, identities, trust, trustedRootPath, tlog, signedIdentity: parseSignedIdentity(v.signedIdentity, `${path}.signedIdentity`) };
+}
+
+/** Read and parse a trusted root (the Sigstore libraries load only when one is configured). */
+async function trustedRoot(file: string, key: string, baseDir: string): Promise<TrustMaterial> {
+  const { parseTrustedRoot } = await import('../sigstore/trusted-root.js');
+  return parseTrustedRoot(await readText(file, key, baseDir), `${key} (${file})`);
 }
 
 function parseIdentities(v: unknown, path: string): IdentityMatcher[] {

@@ -12,10 +12,10 @@ import type { RegistryUpstream } from '../registry/upstream.js';
 import type { PullTarget } from '../pull/target.js';
 import type { DigestVerdict, ResolvedTag, TagVerdict, TrustExpiry, TrustSource } from '../pull/trust-source.js';
 import type { SigstorePolicy } from '../config/sigstore.js';
-import { SignatureDiscovery, type ArtifactFetcher } from './discovery.js';
+import type { ArtifactFetcher } from './discovery.js';
 import { upstreamFetcher } from './fetcher.js';
 import type { TagHistoryStore } from './tag-history.js';
-import { verifyAny, type VerifiedSignature } from './verify.js';
+import type { VerifiedSignature } from './verify.js';
 
 export interface SigstoreSourceOptions {
   readonly history: TagHistoryStore;
@@ -122,6 +122,8 @@ export class SigstoreTrustSource implements TrustSource {
 
   private async verifyFresh(target: PullTarget, digest: string): Promise<VerifiedSignature[]> {
     const policy = policyOf(target);
+    // the Sigstore libraries load on the first verification, not at start-up (a Notary-only site never loads them)
+    const [{ SignatureDiscovery }, { verifyAny }] = await Promise.all([import('./discovery.js'), import('./verify.js')]);
     const discovery = new SignatureDiscovery((this.opts.fetcherFor ?? upstreamFetcher)(target.upstream));
     const expected = { digest, pulled: target.gun, signedIdentity: policy.signedIdentity };
     const auth = { keys: policy.keys, identities: policy.identities, trust: policy.trust, tlog: policy.tlog };
