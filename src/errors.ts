@@ -242,6 +242,15 @@ export class ConfigError extends TrustgateError {
   readonly code = 'CONFIG_INVALID' as const;
 }
 
+/** A trust store directory others could write, or a symlink or foreign entry inside it. */
+export class UnsafeStoreError extends ConfigError {}
+
+/** A trust store directory whose index is missing or unreadable: its rollback floors are unknown. */
+export class StoreDamagedError extends ConfigError {}
+
+/** Another process holds a trust store directory's lock for longer than we wait. */
+export class StoreLockedError extends ConfigError {}
+
 /** Strip userinfo and query from a URL before it goes into a message or a log line. */
 export function redactUrl(url: string): string {
   try {
