@@ -157,7 +157,7 @@ export async function openBundle(source: string): Promise<Bundle> {
   } else {
     let entries;
     try {
-      entries = new Map((await listTar(source)).map((f) => [f.name, f]));
+      entries = new Map((await listTar(source)).filter((f) => f.type === 'file').map((f) => [f.name, f]));
     } catch (cause) {
       throw new BundleError(`${source} is not a readable bundle: ${(cause as Error).message}`, { cause });
     }

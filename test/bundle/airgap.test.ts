@@ -1,0 +1,122 @@
+// Air-gap hardening, through `trust export` / `trust import` as an operator runs them: a root placed
+// in the store by hand is not "previously trusted", floors survive a deleted repository directory,
+// incomplete bundles are refused, exported images never overwrite each other, and a write failure
+// during an import leaves the previous state.
+
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { openBundle, trustPath } from '../../src/bundle/bundle.js';
+import { runExport, runImport } from '../../src/commands/trust.js';
+import { capture, exportOk, freshPaths, imageRegistry, offlineSite, serveRepos, simulated, simulatedRepo, snapshotDir } from '../helpers/airgap.js';
+import { tempDir } from '../helpers/process.js';
+import type { SimKey } from '../helpers/simulator.js';
+
+const dir = tempDir('airgap-hardening');
+t.teardown(dir.remove);
+const fresh = freshPaths(dir.path);
+
+t.test('a root placed in trust.bundles by hand is not previously trusted when tofu is off', async (t) => {
+  const { sim, url } = await simulated(t, 'docker.io/library/app');
+  const bundle = await exportOk(['library/app'], { out: fresh('bundle') + '/', notary: url });
+  const site = offlineSite(fresh('site'), { tofu: false });
+  // another repository imported the normal way, so the store is in use
+  const other = await simulated(t, 'docker.io/library/other');
+  const pinOther = offlineSite(fresh('site'), { store: site.store, policy: [{ match: 'docker.io/library/other', action: 'verify', pin: { keys: [(other.sim.keys.root[0] as SimKey).id] } }] });
+  t.equal(await runImport(await exportOk(['library/other'], { out: fresh('other') + '.tar', notary: other.url }), { config: pinOther.path }, capture().io), 0);
+  // someone copies app's trust files into the store: as the store once named them, and as it names them now
+  const tuf = join(site.store, sim.gun, '_tuf');
+  mkdirSync(tuf, { recursive: true });
+  for (const role of ['root', 'timestamp', 'snapshot', 'targets']) {
+    const b = sim.files.get(role) as Buffer;
+    writeFileSync(join(tuf, `${role}.json`), b);
+  }
+  const c = capture();
+  t.equal(await runImport(bundle, { config: site.path }, c.io), 1, c.text());
+  t.match(c.err.join('\n'), /refused: docker\.io\/library\/app: .*\[PINNING_FAILED\]/, 'TOFU is off and nothing is pinned');
+});
+
+t.test('floors survive a deleted repository directory: an older bundle stays refused on a pinned site', async (t) => {
+  const { sim, url } = await simulated(t, 'docker.io/library/app');
+  const older = await exportOk(['library/app'], { out: fresh('older') + '.tar', notary: url });
+  delete (sim.signed.targets.targets as Record<string, unknown>).v1; // v1 revoked
+  sim.publish();
+  const newer = await exportOk(['library/app'], { out: fresh('newer') + '.tar', notary: url });
+  const pin = [{ match: 'docker.io/*', action: 'verify', pin: { keys: [(sim.keys.root[0] as SimKey).id] } }];
+  const site = offlineSite(fresh('site'), { policy: pin, tofu: false });
+  t.equal(await runImport(newer, { config: site.path }, capture().io), 0);
+  rmSync(join(site.store, 'docker.io', 'library', 'app'), { recursive: true });
+  const c = capture();
+  t.not(await runImport(older, { config: site.path }, c.io), 0, 'the older bundle is not accepted');
+  t.match(c.err.join('\n'), /\[ROLLBACK\]/);
+});
+
+t.test('an incomplete bundle is refused even after a complete one was imported', async (t) => {
+  const { sim, url } = await simulated(t, 'docker.io/library/app');
+  const site = offlineSite(fresh('site'));
+  t.equal(await runImport(await exportOk(['library/app'], { out: fresh('full') + '.tar', notary: url }), { config: site.path }, capture().io), 0);
+  const before = snapshotDir(site.store);
+  // only bundle.json, the roots and timestamp.json: snapshot, targets and the delegation left out
+  const out = await exportOk(['library/app'], { out: fresh('partial') + '/', notary: url });
+  const index = JSON.parse(readFileSync(join(out, 'bundle.json'), 'utf8'));
+  for (const role of ['snapshot', 'targets', 'targets/releases']) {
+    delete index.files[trustPath(sim.gun, role)];
+    rmSync(join(out, trustPath(sim.gun, role)));
+  }
+  writeFileSync(join(out, 'bundle.json'), JSON.stringify(index));
+  const c = capture();
+  t.equal(await runImport(out, { config: site.path }, c.io), 1, c.text());
+  t.match(c.err.join('\n'), /incomplete/);
+  t.same(snapshotDir(site.store), before, 'nothing written');
+});
+
+t.test('--images: a repository named like another one plus a tag never overwrites its image', async (t) => {
+  const reg = await imageRegistry(t);
+  const app = simulatedRepo('docker.io/library/app');
+  const nested = simulatedRepo('docker.io/library/app/v1');
+  for (const sim of [app, nested]) {
+    sim.addTarget('targets', sim === app ? 'v1' : 'latest', reg.manifest);
+    sim.publish();
+  }
+  const notary = await serveRepos(t, [app, nested]);
+  for (const out of [fresh('collide') + '/', fresh('collide') + '.tar']) {
+    const c = capture();
+    t.equal(await runExport(['library/app/v1:latest', 'library/app:v1'], { out, notary, images: true, registry: reg.url }, c.io), 0, c.text());
+    const bundle = await openBundle(out);
+    const paths = (bundle.index.images ?? []).map((i) => i.path);
+    t.equal(new Set(paths).size, 2, `${out}: two images at two paths`);
+    const listed = out.endsWith('/') ? listDir(out) : (await import('../../src/bundle/tar.js')).listTar(out).then((l) => l.map((e) => e.name));
+    const names = await listed;
+    for (const p of paths) t.ok(names.includes(`${p}/manifest.json`) && names.includes(`${p}/${reg.layer.digest.slice(7)}`), `${out}: ${p} is complete`);
+  }
+});
+
+function listDir(d: string): Promise<string[]> {
+  return Promise.resolve(
+    readdirSync(d, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name).slice(d.length)),
+  );
+}
+
+t.test('a write failure during an import leaves the previous state of every repository', async (t) => {
+  const a = simulatedRepo('docker.io/library/a');
+  const b = simulatedRepo('docker.io/library/b');
+  const notary = await serveRepos(t, [a, b]);
+  const site = offlineSite(fresh('site'));
+  t.equal(await runImport(await exportOk(['library/a'], { out: fresh('first') + '.tar', notary }), { config: site.path }, capture().io), 0);
+  a.addTarget('targets', 'v9', 'manifest v9');
+  a.publish();
+  const both = await exportOk(['library/a', 'library/b'], { out: fresh('both') + '.tar', notary });
+  // b's directory cannot be created: a file stands where it goes
+  writeFileSync(join(site.store, 'docker.io', 'library', 'b'), '');
+  const before = snapshotDir(site.store);
+  const c = capture();
+  t.not(await runImport(both, { config: site.path }, c.io), 0, c.text());
+  t.same(snapshotDir(site.store), before, 'a is as it was: nothing of the import was written');
+  rmSync(join(site.store, 'docker.io', 'library', 'b'));
+  const again = capture();
+  t.equal(await runImport(both, { config: site.path }, again.io), 0, again.text());
+  t.ok(existsSync(site.store));
+  void cpSync;
+});
