@@ -45,7 +45,7 @@ trust
   .option('-c, --config <file>', 'use this configuration (Notary URLs, CAs, credentials, pins); default: $TRUSTGATE_CONFIG')
   .option('--notary <url>', 'Notary server (default: from the configuration, else notary.docker.io / https://<registry>)')
   .option('--ca <file>', 'extra CA certificates (PEM) for the Notary server (and registry) TLS')
-  .option('--images', 'also export the signed images of the named tags (OCI image layouts under images/<GUN>/)')
+  .option('--images', 'also export the signed images of the named tags (containers dir: layout under images/<GUN>/_tags/<tag>/)')
   .option('--registry <url>', 'registry to export images from (default: from the configuration, else the registry itself)')
   .action(async (refs: string[], opts: { out: string; config?: string; notary?: string; ca?: string; images?: boolean; registry?: string }) => {
     const { runExport } = await import('./commands/trust.js');

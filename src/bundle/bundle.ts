@@ -9,15 +9,17 @@
 // `_tuf` keeps a repository's files apart from nested repositories' (no repository name component
 // starts with `_`): `a/b`'s delegation `targets/root` and the root of repository `a/b/targets` differ.
 //
-//   images/<GUN>/<tag>/               with `--images`: each exported tag's image in the containers `dir:`
+//   images/<GUN>/_tags/<tag>/         with `--images`: each exported tag's image in the containers `dir:`
 //                                     layout, for `skopeo copy --all dir:… docker://…` on the far side
 //
-// As a single file it is a tar of that layout; as a directory, the layout itself. Integrity comes
-// from the signatures inside (`trust import` verifies everything again); the checksums catch damage.
+// As a single file it is a tar of that layout (tar.ts: members read exactly as GNU tar lists them;
+// only regular files are read, and of a name given twice the last, as extraction keeps); as a
+// directory, the layout itself. Integrity comes from the signatures inside (`trust import` verifies
+// everything again); the checksums catch damage.
 
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { isValidGun } from '../registry/reference.js';
@@ -91,8 +93,9 @@ export async function writeBundle(out: string, content: BundleContent): Promise<
     return 'dir';
   }
   await mkdir(dirname(out), { recursive: true });
-  const partial = `${out}.partial`;
-  const fh = await open(partial, 'w');
+  // a fresh name, created exclusively: never another file, nor through a symlink someone left there
+  const partial = `${out}.partial-${randomBytes(8).toString('hex')}`;
+  const fh = await open(partial, 'wx', 0o644);
   try {
     await fh.write(tarEntry('bundle.json', indexBytes));
     for (const [p, b] of files) await fh.write(tarEntry(p, b));
@@ -123,6 +126,28 @@ export async function writeBundle(out: string, content: BundleContent): Promise<
   return 'tar';
 }
 
+/** A file of a directory bundle: a regular file, never through a symlink at its own name. */
+async function readBundleFile(source: string, p: string): Promise<Buffer | undefined> {
+  let fh;
+  try {
+    fh = await open(join(source, p), constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new BundleError(`cannot read bundle file ${p}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const s = await fh.stat();
+    if (!s.isFile()) return undefined;
+    if (s.size > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
+    const b = await fh.readFile();
+    if (b.length > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
+    return b;
+  } finally {
+    await fh.close();
+  }
+}
+
 export interface Bundle {
   readonly index: BundleIndex;
   /** A file the index lists, checked against its size and SHA-256. */
@@ -139,21 +164,7 @@ export async function openBundle(source: string): Promise<Bundle> {
   );
   let readRaw: (path: string) => Promise<Buffer | undefined>;
   if (isDir) {
-    readRaw = async (p) => {
-      try {
-        const s = await stat(join(source, p));
-        if (!s.isFile()) return undefined;
-        if (s.size > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
-        const b = await readFile(join(source, p));
-        if (b.length > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
-        return b;
-      } catch (err) {
-        if (err instanceof BundleError) throw err;
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-        throw new BundleError(`cannot read bundle file ${p}: ${(err as Error).message}`, { cause: err });
-      }
-    };
+    readRaw = (p) => readBundleFile(source, p);
   } else {
     let entries;
     try {

@@ -1,16 +1,19 @@
 // Air-gap hardening, through `trust export` / `trust import` as an operator runs them: a root placed
 // in the store by hand is not "previously trusted", floors survive a deleted repository directory,
-// incomplete bundles are refused, exported images never overwrite each other, and a write failure
-// during an import leaves the previous state.
+// incomplete bundles are refused, exported images never overwrite each other, a write failure
+// during an import leaves the previous state, and concurrent imports are serialized.
 
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { openBundle, trustPath } from '../../src/bundle/bundle.js';
+import { listTar } from '../../src/bundle/tar.js';
+import { DirectoryTrustStore } from '../../src/cache/directory-store.js';
 import { runExport, runImport } from '../../src/commands/trust.js';
 import { capture, exportOk, freshPaths, imageRegistry, offlineSite, serveRepos, simulated, simulatedRepo, snapshotDir } from '../helpers/airgap.js';
 import { tempDir } from '../helpers/process.js';
-import type { SimKey } from '../helpers/simulator.js';
+import { sha256Hex, type SimKey } from '../helpers/simulator.js';
 
 const dir = tempDir('airgap-hardening');
 t.teardown(dir.remove);
@@ -30,6 +33,7 @@ t.test('a root placed in trust.bundles by hand is not previously trusted when to
   for (const role of ['root', 'timestamp', 'snapshot', 'targets']) {
     const b = sim.files.get(role) as Buffer;
     writeFileSync(join(tuf, `${role}.json`), b);
+    writeFileSync(join(tuf, `${role}.${sha256Hex(b)}.json`), b);
   }
   const c = capture();
   t.equal(await runImport(bundle, { config: site.path }, c.io), 1, c.text());
@@ -85,18 +89,15 @@ t.test('--images: a repository named like another one plus a tag never overwrite
     const bundle = await openBundle(out);
     const paths = (bundle.index.images ?? []).map((i) => i.path);
     t.equal(new Set(paths).size, 2, `${out}: two images at two paths`);
-    const listed = out.endsWith('/') ? listDir(out) : (await import('../../src/bundle/tar.js')).listTar(out).then((l) => l.map((e) => e.name));
-    const names = await listed;
+    const names = out.endsWith('/') ? listDir(out) : (await listTar(out)).map((e) => e.name);
     for (const p of paths) t.ok(names.includes(`${p}/manifest.json`) && names.includes(`${p}/${reg.layer.digest.slice(7)}`), `${out}: ${p} is complete`);
   }
 });
 
-function listDir(d: string): Promise<string[]> {
-  return Promise.resolve(
-    readdirSync(d, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile())
-      .map((e) => join(e.parentPath, e.name).slice(d.length)),
-  );
+function listDir(d: string): string[] {
+  return readdirSync(d, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(d.length));
 }
 
 t.test('a write failure during an import leaves the previous state of every repository', async (t) => {
@@ -117,6 +118,29 @@ t.test('a write failure during an import leaves the previous state of every repo
   rmSync(join(site.store, 'docker.io', 'library', 'b'));
   const again = capture();
   t.equal(await runImport(both, { config: site.path }, again.io), 0, again.text());
-  t.ok(existsSync(site.store));
-  void cpSync;
+});
+
+t.test('concurrent imports into one directory run one after the other', async (t) => {
+  const sims = ['a', 'b', 'c'].map((n) => simulatedRepo(`docker.io/library/${n}`));
+  const notary = await serveRepos(t, sims);
+  const bundles: string[] = [];
+  for (const sim of sims) bundles.push(await exportOk([sim.gun.replace('docker.io/', '')], { out: fresh('one') + '.tar', notary }));
+  const site = offlineSite(fresh('site'));
+  // a lock held by this (live) process: every import waits, and says so
+  mkdirSync(site.store, { recursive: true });
+  writeFileSync(join(site.store, '_lock'), JSON.stringify({ pid: process.pid, host: hostname(), since: 'test' }));
+  const waiting: Promise<void>[] = [];
+  const imports = bundles.map((b) => {
+    let saidSo!: () => void;
+    waiting.push(new Promise<void>((r) => (saidSo = r)));
+    const c = capture((line) => /waiting for another import/.test(line) && saidSo());
+    return runImport(b, { config: site.path }, c.io);
+  });
+  await Promise.all(waiting);
+  t.same(snapshotDir(site.store).size, 1, 'nothing written while the lock is held (only the lock itself)');
+  rmSync(join(site.store, '_lock'));
+  t.same(await Promise.all(imports), [0, 0, 0]);
+  const store = new DirectoryTrustStore(site.store);
+  for (const sim of sims) t.equal((await store.getVersions(sim.gun)).get('timestamp'), sim.signed.timestamp.version, `${sim.gun} imported`);
+  t.notOk(existsSync(join(site.store, '_lock')), 'the lock is released');
 });

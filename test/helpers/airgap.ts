@@ -10,10 +10,18 @@ import { stringify } from 'yaml';
 import { runExport, type ExportOptions } from '../../src/commands/trust.js';
 import { RepoSimulator, SimKey, sha256Hex } from './simulator.js';
 
-export function capture() {
+/** A command's output lines, kept; `onErr` sees each error line as it is written. */
+export function capture(onErr?: (line: string) => void) {
   const out: string[] = [];
   const err: string[] = [];
-  return { io: { out: (l: string) => void out.push(l), err: (l: string) => void err.push(l) }, out, err, text: () => [...out, ...err].join('\n') };
+  const io = {
+    out: (l: string) => void out.push(l),
+    err: (l: string) => {
+      err.push(l);
+      onErr?.(l);
+    },
+  };
+  return { io, out, err, text: () => [...out, ...err].join('\n') };
 }
 
 /** A fresh path under `base`, never used before in this run. */
