@@ -19,11 +19,11 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { isValidGun } from '../registry/reference.js';
-import { listTar, readTarFile, tarEnd, tarEntry, tarHeader, tarPad } from './tar.js';
+import { listTar, readTarFile, tarEnd, tarEntry, tarHeader, tarPad, type TarFile } from './tar.js';
 
 export const BUNDLE_FORMAT = 'trustgate-trust-bundle/v1';
 const MAX_FILE = 64 << 20;
@@ -99,22 +99,7 @@ export async function writeBundle(out: string, content: BundleContent): Promise<
   try {
     await fh.write(tarEntry('bundle.json', indexBytes));
     for (const [p, b] of files) await fh.write(tarEntry(p, b));
-    if (content.stagedImages) {
-      const root = join(content.stagedImages, 'images');
-      const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
-      for (const e of entries.filter((x) => x.isFile()).sort((a, b) => join(a.parentPath, a.name).localeCompare(join(b.parentPath, b.name)))) {
-        const path = join(e.parentPath, e.name);
-        const { size } = await stat(path);
-        await fh.write(tarHeader(`images/${relative(root, path)}`, size));
-        let written = 0;
-        for await (const chunk of createReadStream(path)) {
-          await fh.write(chunk as Buffer);
-          written += (chunk as Buffer).length;
-        }
-        if (written !== size) throw new BundleError(`${path} changed while it was written into the bundle`);
-        await fh.write(tarPad(size));
-      }
-    }
+    if (content.stagedImages) await streamImages(fh, join(content.stagedImages, 'images'));
     await fh.write(tarEnd());
   } catch (err) {
     await fh.close();
@@ -124,6 +109,23 @@ export async function writeBundle(out: string, content: BundleContent): Promise<
   await fh.close();
   await rename(partial, out);
   return 'tar';
+}
+
+/** Every file under `root` into the archive as images/…, streamed (blobs can be large). */
+async function streamImages(fh: FileHandle, root: string): Promise<void> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  const paths = entries.filter((x) => x.isFile()).map((e) => join(e.parentPath, e.name));
+  for (const path of paths.sort((a, b) => a.localeCompare(b))) {
+    const { size } = await stat(path);
+    await fh.write(tarHeader(`images/${relative(root, path)}`, size));
+    let written = 0;
+    for await (const chunk of createReadStream(path)) {
+      await fh.write(chunk as Buffer);
+      written += (chunk as Buffer).length;
+    }
+    if (written !== size) throw new BundleError(`${path} changed while it was written into the bundle`);
+    await fh.write(tarPad(size));
+  }
 }
 
 /** A file of a directory bundle: a regular file, never through a symlink at its own name. */
@@ -162,40 +164,10 @@ export async function openBundle(source: string): Promise<Bundle> {
       throw new BundleError(`cannot read bundle ${source}`, { cause });
     },
   );
-  let readRaw: (path: string) => Promise<Buffer | undefined>;
-  if (isDir) {
-    readRaw = (p) => readBundleFile(source, p);
-  } else {
-    let entries;
-    try {
-      entries = new Map((await listTar(source)).filter((f) => f.type === 'file').map((f) => [f.name, f]));
-    } catch (cause) {
-      throw new BundleError(`${source} is not a readable bundle: ${(cause as Error).message}`, { cause });
-    }
-    readRaw = async (p) => {
-      const f = entries.get(p);
-      if (!f) return undefined;
-      if (f.size > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
-      return readTarFile(source, f);
-    };
-  }
+  const readRaw = isDir ? (p: string) => readBundleFile(source, p) : await tarReader(source);
   const indexBytes = await readRaw('bundle.json');
   if (!indexBytes) throw new BundleError(`${source} has no bundle.json: not a trust bundle`);
-  let index: BundleIndex;
-  try {
-    index = JSON.parse(indexBytes.toString('utf8')) as BundleIndex;
-  } catch (cause) {
-    throw new BundleError(`${source}: bundle.json is not JSON`, { cause });
-  }
-  if (typeof index !== 'object' || index === null || index.format !== BUNDLE_FORMAT || !Array.isArray(index.repositories) || typeof index.files !== 'object' || index.files === null) {
-    throw new BundleError(`${source}: not a ${BUNDLE_FORMAT} bundle`);
-  }
-  for (const r of index.repositories as unknown[]) {
-    const repo = r as Partial<BundleRepository> | null;
-    if (typeof repo?.gun !== 'string' || !isValidGun(repo.gun) || !Number.isSafeInteger(repo.rootVersion) || (repo.rootVersion as number) < 1) {
-      throw new BundleError(`${source}: bundle.json lists an invalid repository ${JSON.stringify(r)}`);
-    }
-  }
+  const index = parseIndex(indexBytes, source);
   return {
     index,
     async read(path) {
@@ -208,4 +180,39 @@ export async function openBundle(source: string): Promise<Bundle> {
       return b;
     },
   };
+}
+
+/** The regular files of a tar bundle, by name. */
+async function tarReader(source: string): Promise<(path: string) => Promise<Buffer | undefined>> {
+  let entries: Map<string, TarFile>;
+  try {
+    entries = new Map((await listTar(source)).filter((f) => f.type === 'file').map((f) => [f.name, f]));
+  } catch (cause) {
+    throw new BundleError(`${source} is not a readable bundle: ${(cause as Error).message}`, { cause });
+  }
+  return async (p) => {
+    const f = entries.get(p);
+    if (!f) return undefined;
+    if (f.size > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
+    return readTarFile(source, f);
+  };
+}
+
+function parseIndex(bytes: Buffer, source: string): BundleIndex {
+  let index: BundleIndex;
+  try {
+    index = JSON.parse(bytes.toString('utf8')) as BundleIndex;
+  } catch (cause) {
+    throw new BundleError(`${source}: bundle.json is not JSON`, { cause });
+  }
+  if (typeof index !== 'object' || index === null || index.format !== BUNDLE_FORMAT || !Array.isArray(index.repositories) || typeof index.files !== 'object' || index.files === null) {
+    throw new BundleError(`${source}: not a ${BUNDLE_FORMAT} bundle`);
+  }
+  for (const r of index.repositories as unknown[]) {
+    const repo = r as Partial<BundleRepository> | null;
+    if (typeof repo?.gun !== 'string' || !isValidGun(repo.gun) || !Number.isSafeInteger(repo.rootVersion) || (repo.rootVersion as number) < 1) {
+      throw new BundleError(`${source}: bundle.json lists an invalid repository ${JSON.stringify(r)}`);
+    }
+  }
+  return index;
 }

@@ -141,19 +141,15 @@ export class ImageExporter {
       this.progress.bytes(d.size);
       return;
     }
+    const size = await this.download(d, path);
+    this.fetched.set(d.digest, path);
+    this.counted(name, size);
+  }
+
+  /** Stream a blob to `path`, checking its size while it streams and its digest at the end. */
+  private async download(d: Descriptor, path: string): Promise<number> {
     const url = this.upstream.url(this.repository, 'blobs', d.digest);
-    const authorization = await this.upstream.blobAuthorization(this.repository, d.digest);
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(url, { method: 'GET', headers: authorization ? { authorization } : {}, dispatcher: this.dispatcher });
-    } catch (err) {
-      throw toTransportError(url, err);
-    }
-    if (res.statusCode !== 200) {
-      discard(res.body);
-      if (res.statusCode === 404) throw new UpstreamNotFoundError('BLOB_UNKNOWN', `${this.upstream.name} has no blob ${this.repository}@${d.digest}`);
-      throw new ManifestMismatchError(`${this.upstream.name} answered HTTP ${res.statusCode} for blob ${this.repository}@${d.digest}`);
-    }
+    const res = await this.get(url, d.digest);
     const partial = `${path}.partial`;
     const hash = createHash('sha256');
     const progress = this.progress;
@@ -180,8 +176,23 @@ export class ImageExporter {
       throw new ManifestMismatchError(`${this.upstream.name} served blob ${this.repository}@${d.digest} with other bytes (${actual}, ${size} bytes)`);
     }
     await rename(partial, path);
-    this.fetched.set(d.digest, path);
-    this.counted(name, size);
+    return size;
+  }
+
+  private async get(url: string, digest: string): Promise<Dispatcher.ResponseData> {
+    const authorization = await this.upstream.blobAuthorization(this.repository, digest);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, { method: 'GET', headers: authorization ? { authorization } : {}, dispatcher: this.dispatcher });
+    } catch (err) {
+      throw toTransportError(url, err);
+    }
+    if (res.statusCode !== 200) {
+      discard(res.body);
+      if (res.statusCode === 404) throw new UpstreamNotFoundError('BLOB_UNKNOWN', `${this.upstream.name} has no blob ${this.repository}@${digest}`);
+      throw new ManifestMismatchError(`${this.upstream.name} answered HTTP ${res.statusCode} for blob ${this.repository}@${digest}`);
+    }
+    return res;
   }
 
   private counted(name: string, size: number): void {

@@ -32,6 +32,22 @@ function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MiB`;
 }
 
+interface State {
+  gun: string;
+  index: number;
+  total: number;
+  items: number;
+  bytes: number;
+  /** When the first bytes moved (-1: not yet). */
+  started: number;
+}
+
+function describe(s: State, items: string, now: number): string {
+  const seconds = s.started < 0 ? 0 : (now - s.started) / 1000;
+  const rate = seconds > 0 ? `${mib(s.bytes / seconds)}/s` : '–';
+  return `${s.index}/${s.total} repositories · ${s.items} ${items} · ${mib(s.bytes)} · ${rate} · ${s.gun}`;
+}
+
 /** A progress line on the terminal, or one that draws nothing when the output is not a terminal. */
 export function progressLine(opts: ProgressOptions): ProgressLine {
   const err = opts.stderr ?? process.stderr;
@@ -46,24 +62,16 @@ export function progressLine(opts: ProgressOptions): ProgressLine {
     const now = clock();
     if (!force && now - state.drawnAt < interval) return;
     state.drawnAt = now;
-    const seconds = state.started < 0 ? 0 : (now - state.started) / 1000;
-    const rate = seconds > 0 ? `${mib(state.bytes / seconds)}/s` : '–';
-    const line = `${state.index}/${state.total} repositories · ${state.items} ${opts.items} · ${mib(state.bytes)} · ${rate} · ${state.gun}`;
     const width = err.columns || 80; // a pseudo-terminal may report 0 columns
-    err.write(CLEAR + line.slice(0, Math.max(10, width - 1)));
+    err.write(CLEAR + describe(state, opts.items, now).slice(0, Math.max(10, width - 1)));
     state.shown = true;
-  };
-  const begin = () => {
-    if (state.started < 0) state.started = clock();
   };
   return {
     repository(gun, index, total) {
-      begin();
-      Object.assign(state, { gun, index, total });
+      Object.assign(state, { gun, index, total, started: state.started < 0 ? clock() : state.started });
       draw(true);
     },
     bytes(n) {
-      begin();
       state.bytes += n;
       draw(false);
     },
