@@ -14,3 +14,11 @@ export const NO_PROGRESS: Progress = {
   bytes() {},
   item() {},
 };
+
+/** What a use case is given besides its request: where reports and progress go, and the clock. */
+export interface Hooks<R> {
+  readonly report?: (r: R) => void;
+  readonly progress?: Progress;
+  /** The reference clock (epoch ms) for trust decisions. */
+  readonly clock?: () => number;
+}

@@ -37,7 +37,7 @@ export async function runExport(refs: readonly string[], opts: ExportOptions, io
     io.out(line);
   };
   try {
-    const config = opts.config ? await loadConfig(opts.config) : undefined;
+    const config = await loadConfig(opts.config); // the embedded defaults without a file
     const ca = opts.ca ? await readFile(opts.ca, 'utf8') : undefined;
     const request = { out: opts.out, config, notary: opts.notary, ca, images: opts.images, registry: opts.registry };
     const r = await exportBundle(refs, request, { report: (report) => say(describe(report)), progress: opts.images ? progress : undefined });

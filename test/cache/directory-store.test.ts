@@ -269,3 +269,18 @@ t.test('a store that only reads needs no write access (offline-only serve)', asy
   await store.putMetadata(GUN, 'timestamp', bytes, 3); // a refresh re-storing what it read
   t.notOk(entries(path).includes('_lock'), 'no lock taken, nothing written');
 });
+
+t.test('serve (and warm) refuse to start on a directory others could write', async (t) => {
+  const { openStores } = await import('../../src/cache/stores.js');
+  const { parseConfig } = await import('../../src/config/config.js');
+  const path = fresh('serve');
+  await filled(path);
+  const config = await parseConfig(
+    { upstreams: [{ name: 'docker.io', registry: 'http://127.0.0.1:9', notary: 'offline', default: true }], trust: { bundles: path } },
+    { env: {}, baseDir: dir.path },
+  );
+  const stores = await openStores(config);
+  await stores.close();
+  chmodSync(path, 0o777);
+  await rejectsWith(t, openStores(config), UnsafeStoreError, 'CONFIG_INVALID');
+});
