@@ -46,13 +46,7 @@ export async function exportBundle(refs: readonly string[], req: ExportRequest, 
   // the Notary and registry clients and the policy, built as for serve; fetched trust data is held
   // in memory until the bundle is written
   const services = buildServices(exportConfig(sources, req), { stores: memoryStores(), clock });
-  const asDir = await isDirectoryBundle(req.out);
-  // a tar bundle's images are staged beside it (a fresh, unpredictable directory), then streamed in
-  let staged: string | undefined;
-  if (req.images && !asDir) {
-    await mkdir(dirname(req.out), { recursive: true });
-    staged = await mkdtemp(`${req.out}.images-`);
-  }
+  const staged = req.images && !(await isDirectoryBundle(req.out)) ? await stagingDir(req.out) : undefined;
   try {
     const files = new Map<string, Buffer>();
     const repositories: BundleRepository[] = [];
@@ -60,15 +54,10 @@ export async function exportBundle(refs: readonly string[], req: ExportRequest, 
     for (const [i, src] of sources.entries()) {
       hooks.progress?.repository(src.gun, i + 1, sources.length);
       const refresh = await fetchRepository(services, src, files, new Date(clock()));
-      repositories.push({ gun: src.gun, rootVersion: refresh.set.root.root.version });
-      hooks.report?.({
-        kind: 'repository',
-        gun: src.gun,
-        rootVersion: refresh.set.root.root.version,
-        targetsFiles: refresh.set.targetsFiles.size,
-        validUntil: acceptedUntil(refresh.set),
-        skipped: [...refresh.skipped.keys()],
-      });
+      const rootVersion = refresh.set.root.root.version;
+      repositories.push({ gun: src.gun, rootVersion });
+      const skipped = [...refresh.skipped.keys()];
+      hooks.report?.({ kind: 'repository', gun: src.gun, rootVersion, targetsFiles: refresh.set.targetsFiles.size, validUntil: acceptedUntil(refresh.set), skipped });
       if (req.images) images.push(...(await exportImages(services, src, refresh, staged ?? req.out, hooks)));
     }
     // fail loudly, never list an image the bundle does not hold
@@ -80,6 +69,12 @@ export async function exportBundle(refs: readonly string[], req: ExportRequest, 
     await services.close();
     if (staged) await rm(staged, { recursive: true, force: true });
   }
+}
+
+/** A tar bundle's images are staged beside it (a fresh, unpredictable directory), then streamed in. */
+async function stagingDir(out: string): Promise<string> {
+  await mkdir(dirname(out), { recursive: true });
+  return mkdtemp(`${out}.images-`);
 }
 
 /** One repository's complete, verified trust data from Notary into `files`. */
