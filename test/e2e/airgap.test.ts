@@ -10,7 +10,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import t from 'tap';
 import { stringify } from 'yaml';
+import { exportBundle } from '../../src/bundle/airgap.js';
 import { listTar, readTarFile } from '../../src/bundle/tar.js';
+import { loadConfig } from '../../src/config/config.js';
 import { DirectoryTrustStore } from '../../src/cache/directory-store.js';
 import { startDockerd } from '../helpers/dockerd.js';
 import { ALL_MANIFEST_TYPES, buildLayouts, manifestOf, push } from '../helpers/images.js';
@@ -185,17 +187,19 @@ t.test('signed pulls enforced across an air gap', async (t) => {
   });
 
   await t.test('a stale bundle: refused without a grace, accepted within one', async (t) => {
-    // exported while valid from a Notary whose timestamp expires seconds later (Notary's own last 14 days)
+    // exported while it was valid — the export's clock ten minutes back — from a Notary whose
+    // timestamp expired five minutes ago (Notary's own last 14 days)
     const sim = new RepoSimulator(`docker.io/${STALE}`);
     sim.addTarget('targets', 'v1', staleManifest.body);
-    sim.signed.timestamp.expires = new Date(Date.now() + 3_000).toISOString();
+    const now = Date.now();
+    sim.signed.timestamp.expires = new Date(now - 5 * 60_000).toISOString();
     sim.publish();
     const simUrl = await sim.listen();
     t.teardown(() => sim.close());
     const staleBundle = join(dir.path, 'carry', 'stale') + '/';
-    const exp = await trustgate('trust', 'export', STALE, '--out', staleBundle, '--notary', simUrl);
-    t.equal(exp.code, 0, exp.stderr);
-    await waitFor('the timestamp to expire', async () => Date.now() > Date.parse(sim.signed.timestamp.expires as string) + 1_000, 10_000);
+    const config = await loadConfig(undefined);
+    const exp = await exportBundle([STALE], { out: staleBundle, config, notary: simUrl }, { clock: () => now - 10 * 60_000 });
+    t.equal(exp.repositories, 1);
 
     const before = storeState(store);
     const refused = await trustgate('trust', 'import', staleBundle, '--config', strict);
