@@ -11,7 +11,7 @@ import { openBundle, trustPath } from '../../src/bundle/bundle.js';
 import { listTar } from '../../src/bundle/tar.js';
 import { DirectoryTrustStore } from '../../src/cache/directory-store.js';
 import { runExport, runImport } from '../../src/commands/trust.js';
-import { capture, exportOk, freshPaths, imageRegistry, offlineSite, serveRepos, simulated, simulatedRepo, snapshotDir } from '../helpers/airgap.js';
+import { capture, exportOk, freshPaths, imageRegistry, offlineSite, serveRepos, simulated, simulatedRepo, snapshotDir, within } from '../helpers/airgap.js';
 import { tempDir } from '../helpers/process.js';
 import { sha256Hex, type SimKey } from '../helpers/simulator.js';
 
@@ -129,6 +129,7 @@ t.test('concurrent imports into one directory run one after the other', async (t
   // a lock held by this (live) process: every import waits, and says so
   mkdirSync(site.store, { recursive: true });
   writeFileSync(join(site.store, '_lock'), JSON.stringify({ pid: process.pid, host: hostname(), since: 'test' }));
+  t.teardown(() => rmSync(join(site.store, '_lock'), { force: true })); // never leave the imports waiting
   const waiting: Promise<void>[] = [];
   const imports = bundles.map((b) => {
     let saidSo!: () => void;
@@ -136,7 +137,7 @@ t.test('concurrent imports into one directory run one after the other', async (t
     const c = capture((line) => /waiting for another import/.test(line) && saidSo());
     return runImport(b, { config: site.path }, c.io);
   });
-  await Promise.all(waiting);
+  await within(Promise.all(waiting), 60_000, 'every import saying it waits');
   t.same(snapshotDir(site.store).size, 1, 'nothing written while the lock is held (only the lock itself)');
   rmSync(join(site.store, '_lock'));
   t.same(await Promise.all(imports), [0, 0, 0]);

@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import t from 'tap';
 import { DirectoryTrustStore } from '../../src/cache/directory-store.js';
 import { ConfigError, StoreDamagedError, UnsafeStoreError } from '../../src/errors.js';
-import { rejectsWith } from '../helpers/airgap.js';
+import { rejectsWith, within } from '../helpers/airgap.js';
 import { tempDir } from '../helpers/process.js';
 
 const dir = tempDir('dirstore');
@@ -232,11 +232,12 @@ t.test('writers are serialized by a lock file; a stale lock is taken over', asyn
   await filled(path);
   // held by a live process (this one): a writer waits, and writes once it is released
   writeFileSync(join(path, '_lock'), JSON.stringify({ pid: process.pid, host: (await import('node:os')).hostname(), since: 'now' }));
+  t.teardown(() => rmSync(join(path, '_lock'), { force: true })); // never leave the writer waiting
   let waiting!: () => void;
   const waited = new Promise<void>((r) => (waiting = r));
   const store = new DirectoryTrustStore(path, { onWait: () => waiting() });
   const write = store.putMetadata(GUN, 'timestamp', Buffer.from('timestamp v6'), 6);
-  await waited;
+  await within(waited, 60_000, 'the writer saying it waits');
   t.equal((await store.getVersions(GUN)).get('timestamp'), 3, 'not written while the lock is held');
   rmSync(join(path, '_lock'));
   await write;

@@ -148,3 +148,12 @@ export async function rejectsWith(t: Test, p: Promise<unknown>, cls: abstract ne
   t.ok(err instanceof cls, `${what ?? 'rejects'}: ${cls.name} (got ${err instanceof Error ? err.name : String(err)})`);
   t.equal((err as { code?: unknown } | undefined)?.code, code, `${what ?? 'rejects'}: code ${code}`);
 }
+
+/** `p`, or a rejection after `ms`: a guard so a test whose event never comes fails instead of hanging. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
+}
