@@ -5,13 +5,15 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import t from 'tap';
-import { openBundle, trustPath } from '../../src/bundle/bundle.js';
+import { exportBundle, type ExportReport } from '../../src/bundle/airgap.js';
+import { BundleError, openBundle, trustPath } from '../../src/bundle/bundle.js';
 import { listTar } from '../../src/bundle/tar.js';
 import { DirectoryTrustStore } from '../../src/cache/directory-store.js';
 import { runExport, runImport } from '../../src/commands/trust.js';
-import { capture, exportOk, freshPaths, imageRegistry, offlineSite, serveRepos, simulated, simulatedRepo, snapshotDir, within } from '../helpers/airgap.js';
+import { loadConfig } from '../../src/config/config.js';
+import { capture, exportOk, freshPaths, imageRegistry, offlineSite, rotateRoot, serveRepos, simulated, simulatedRepo, snapshotDir, rejectsWith, within } from '../helpers/airgap.js';
 import { tempDir } from '../helpers/process.js';
 import { sha256Hex, type SimKey } from '../helpers/simulator.js';
 
@@ -74,6 +76,22 @@ t.test('an incomplete bundle is refused even after a complete one was imported',
   t.same(snapshotDir(site.store), before, 'nothing written');
 });
 
+t.test("a bundle whose root.json is not its newest root version is refused, even where the site holds that root", async (t) => {
+  const { sim, url } = await simulated(t, 'docker.io/library/app');
+  rotateRoot(sim);
+  const site = offlineSite(fresh('site'));
+  t.equal(await runImport(await exportOk(['library/app'], { out: fresh('full') + '.tar', notary: url }), { config: site.path }, capture().io), 0);
+  const out = await exportOk(['library/app'], { out: fresh('oldroot') + '/', notary: url });
+  const first = readFileSync(join(out, trustPath(sim.gun, '1.root')));
+  writeFileSync(join(out, trustPath(sim.gun, 'root')), first);
+  const index = JSON.parse(readFileSync(join(out, 'bundle.json'), 'utf8'));
+  index.files[trustPath(sim.gun, 'root')] = { sha256: sha256Hex(first), size: first.length };
+  writeFileSync(join(out, 'bundle.json'), JSON.stringify(index));
+  const c = capture();
+  t.equal(await runImport(out, { config: site.path }, c.io), 1, c.text());
+  t.match(c.err.join('\n'), /root\.json is not its root version 2/);
+});
+
 t.test('--images: a repository named like another one plus a tag never overwrites its image', async (t) => {
   const reg = await imageRegistry(t);
   const app = simulatedRepo('docker.io/library/app');
@@ -91,6 +109,24 @@ t.test('--images: a repository named like another one plus a tag never overwrite
     t.equal(new Set(paths).size, 2, `${out}: two images at two paths`);
     const names = out.endsWith('/') ? listDir(out) : (await listTar(out)).map((e) => e.name);
     for (const p of paths) t.ok(names.includes(`${p}/manifest.json`) && names.includes(`${p}/${reg.layer.digest.slice(7)}`), `${out}: ${p} is complete`);
+  }
+});
+
+t.test('--images fails loudly when a file of an exported image is missing', async (t) => {
+  const reg = await imageRegistry(t);
+  const { sim, url } = await simulated(t, 'docker.io/library/app');
+  sim.addTarget('targets', 'img', reg.manifest);
+  sim.publish();
+  for (const out of [fresh('missing') + '/', fresh('missing') + '.tar']) {
+    // something removes a blob after it was written (a full disk cleaner, a second export…)
+    const report = (r: ExportReport) => {
+      if (r.kind !== 'image') return;
+      const staged = out.endsWith('/') ? out : join(dir.path, readdirSync(dir.path).find((f) => f.startsWith(`${basename(out)}.images-`)) as string);
+      rmSync(join(staged, 'images', sim.gun, '_tags', 'img', reg.layer.digest.slice(7)));
+    };
+    const config = await loadConfig(undefined);
+    await rejectsWith(t, exportBundle(['library/app:img'], { out, config, notary: url, images: true, registry: reg.url }, { report }), BundleError, 'CONFIG_INVALID', out);
+    t.notOk(existsSync(join(out, 'bundle.json')) || (!out.endsWith('/') && existsSync(out)), `${out}: no bundle lists the image`);
   }
 });
 
