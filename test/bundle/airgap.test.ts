@@ -92,6 +92,19 @@ t.test("a bundle whose root.json is not its newest root version is refused, even
   t.match(c.err.join('\n'), /root\.json is not its root version 2/);
 });
 
+t.test('export from a registry the configuration does not name, and through an offline upstream', async (t) => {
+  const other = simulatedRepo('registry.example.com/team/app');
+  const hub = simulatedRepo('docker.io/library/app');
+  const notary = await serveRepos(t, [other, hub]);
+  const base = fresh('connected');
+  const site = offlineSite(base); // docker.io is `notary: offline` here: --notary is where it is fetched
+  const config = await loadConfig(site.path);
+  const out = fresh('two') + '/';
+  const r = await exportBundle(['registry.example.com/team/app', 'library/app'], { out, config, notary });
+  t.same(r, { kind: 'dir', repositories: 2, trustFiles: 12, images: 0 }); // 1.root, root, timestamp, snapshot, targets, targets/releases each
+  t.same((await openBundle(out)).index.repositories.map((x) => x.gun), ['registry.example.com/team/app', 'docker.io/library/app']);
+});
+
 t.test('--images: a repository named like another one plus a tag never overwrites its image', async (t) => {
   const reg = await imageRegistry(t);
   const app = simulatedRepo('docker.io/library/app');
