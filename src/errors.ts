@@ -242,6 +242,11 @@ export class ConfigError extends TrustgateError {
   readonly code = 'CONFIG_INVALID' as const;
 }
 
+/** A command was given an argument it cannot use (a malformed image reference, a digest for a tag). */
+export class UsageError extends TrustgateError {
+  readonly code = 'USAGE' as const;
+}
+
 /** Strip userinfo and query from a URL before it goes into a message or a log line. */
 export function redactUrl(url: string): string {
   try {
