@@ -11,6 +11,7 @@ import { DirectoryTrustStore } from '../cache/directory-store.js';
 import { MemoryTrustStore, type TrustStore } from '../cache/trust-store.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { buildApp } from '../server/app.js';
+import { listeningOn, stopOnSignals } from './lifecycle.js';
 
 export interface Stores {
   readonly trustStore: TrustStore;
@@ -68,6 +69,7 @@ function makeLogger(level: string): { logger: Logger; flush: () => void } {
 export async function runServe(opts: { config?: string }): Promise<void> {
   const config = await loadConfig(opts.config);
   const { logger, flush } = makeLogger(config.log.level);
+  for (const notice of config.notices ?? []) logger.warn(notice);
   const stores = await storesFor(config, logger);
   const tg = await buildApp({
     config,
@@ -77,10 +79,7 @@ export async function runServe(opts: { config?: string }): Promise<void> {
     ...(stores.check ? { storeCheck: stores.check } : {}),
     ...(stores.health ? { redisHealth: stores.health } : {}),
   });
-  let closing = false;
   const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     // keep-alive connections that go idle after their last in-flight response must not hold the
     // shutdown for the keep-alive timeout: close them as they become idle
@@ -92,18 +91,17 @@ export async function runServe(opts: { config?: string }): Promise<void> {
     await stores.close();
     logger.info('stopped');
     flush();
-
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  stopOnSignals(shutdown, logger);
   // a renewed certificate or changed htpasswd takes effect without a restart
   const reload = (why: string) =>
     void tg.reload().catch((err: unknown) => logger.error({ why, err: err instanceof Error ? err.message : String(err) }, 'reload failed: keeping the previous certificate and credentials'));
   process.on('SIGHUP', () => reload('SIGHUP'));
   for (const file of tg.watchedFiles) watchFile(file, { interval: 2_000, persistent: false }, () => reload(`${file} changed`));
-  const address = await tg.app.listen({ host: config.listen.host, port: config.listen.port });
+  await tg.app.listen({ host: config.listen.host, port: config.listen.port });
+  const { url: address, description } = listeningOn(tg.app.server.address(), Boolean(config.tls));
   logger.info(
     { address, tls: Boolean(config.tls), clientAuth: Boolean(config.auth), upstreams: config.upstreams.map((u) => u.name), cache: config.redis ? 'redis' : 'memory' },
-    `trustgate listening on ${address}`,
+    `trustgate listening on ${description}`,
   );
 }
