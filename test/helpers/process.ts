@@ -47,6 +47,10 @@ export function run(cmd: string, args: string[], opts: SpawnOptions & { input?: 
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // a command that exits without reading its input closes the pipe first: not an error
+    child.stdin?.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') reject(e);
+    });
     child.stdin?.end(opts.input ?? '');
   });
 }
