@@ -39,10 +39,7 @@ program
   .option('-c, --config <file>', 'configuration file; default: $TRUSTGATE_CONFIG')
   .action(async (refs: string[], opts: { config?: string }) => {
     const { runWarm } = await import('./commands/warm.js');
-    process.exitCode = await runWarm(refs, { config: opts.config ?? (process.env.TRUSTGATE_CONFIG || undefined) }, {
-      out: (l) => process.stdout.write(l + '\n'),
-      err: (l) => process.stderr.write(l + '\n'),
-    });
+    process.exitCode = await runWarm(refs, { config: opts.config ?? (process.env.TRUSTGATE_CONFIG || undefined) }, stdio, process.stderr);
   });
 
 const trust = program.command('trust').description('carry verified trust data across an air gap');
