@@ -76,6 +76,10 @@ t.test('trustgate --version and usage errors', async (t) => {
   t.equal(v.stdout.trim(), pkg.version);
   t.equal((await run('node', [CLI, 'no-such-command'])).code, 2);
   t.equal((await run('node', [CLI, 'check', '--help'])).code, 0, 'help is not an error');
+  const exportHelp = await run('node', [CLI, 'trust', 'export', '--help']);
+  t.match(exportHelp.stdout, 'containers dir:', 'export --help says what --images writes');
+  const launcher = await run(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'trustgate.mjs'), '--version']);
+  t.equal(launcher.stdout.trim(), pkg.version, 'the package bin (npx trustgate) runs the built CLI');
 });
 
 t.test('healthcheck says why when nothing answers', async (t) => {

@@ -5,14 +5,14 @@
 // build step: compile only when a source changed.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
 import { listeningOn } from '../../src/commands/lifecycle.js';
 import { freePort, portOpen, run, tempDir, waitFor } from '../helpers/process.js';
-import { startProcess } from '../helpers/trustgate.js';
+import { startProcess, startWithConfig } from '../helpers/trustgate.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const dir = tempDir('start');
@@ -108,6 +108,22 @@ t.test('a second SIGINT while shutting down is ignored: the in-flight pull compl
   tg.daemon.child.kill('SIGINT');
   t.equal(await inflight, SIZE, 'the in-flight blob completed');
   t.same(await exited, { code: 0, signal: null }, 'exit 0, not killed by the second SIGINT');
+});
+
+t.test('an empty configuration file: the embedded defaults, and the log says so at start', async (t) => {
+  const empty = join(dir.path, 'empty.yaml');
+  writeFileSync(empty, '# to be written\n');
+  const port = await freePort();
+  const tg = await startWithConfig(dir.path, empty, port, { ...process.env, TRUSTGATE_LISTEN: `127.0.0.1:${port}`, TRUSTGATE_LOG_FORMAT: 'json' });
+  t.teardown(tg.stop);
+  const warnings = () =>
+    readFileSync(tg.daemon.logPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level === 40);
+  await waitFor('the start-up warning', async () => warnings().length > 0, 10_000);
+  t.match(warnings()[0]?.msg, empty, 'a warning naming the empty file');
 });
 
 t.test('the start-up line names the address as bound', async (t) => {
