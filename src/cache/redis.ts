@@ -5,7 +5,7 @@
 // metadata write plus version bump is one atomic script.
 
 import { Redis, type Cluster } from 'ioredis';
-import type { CachedManifest, ResultCache, TagResult } from './results.js';
+import { MAX_PARENT_HINTS, type CachedManifest, type ResultCache } from './results.js';
 import type { TrustStore } from './trust-store.js';
 
 type Client = Redis | Cluster;
@@ -21,14 +21,17 @@ redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 return 1
 `;
 
-// Admit children scored by how long their signed parent's trust lasts; expire the set no sooner than
-// its longest-lived member.
-const ADD_CHILDREN = `
-for i = 3, #ARGV do redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[i]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-local ttl = redis.call('PTTL', KEYS[1])
-local want = tonumber(ARGV[1]) - tonumber(ARGV[2])
-if ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
+// Note a parent index for each child, scored by how long its trust lasts; drop expired ones, keep the
+// set no longer than its longest-lived member, and no more than the newest few parents per child.
+const ADD_PARENT_HINT = `
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], 'GT', ARGV[1], ARGV[3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[2])
+  redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -tonumber(ARGV[4]) - 1)
+  local ttl = redis.call('PTTL', KEYS[i])
+  local want = tonumber(ARGV[1]) - tonumber(ARGV[2])
+  if ttl < want then redis.call('PEXPIRE', KEYS[i], want) end
+end
 return 1
 `;
 
@@ -113,26 +116,11 @@ export class RedisResultCache implements ResultCache {
   constructor(
     private readonly redis: Client,
     private readonly prefix = 'trustgate:',
+    private readonly now: () => number = Date.now,
   ) {}
 
-  private tagKey(key: string): string {
-    const gun = key.split('|')[0] ?? '';
-    return `${this.prefix}{${gun}}:tag:${key}`;
-  }
-
-  async getTag(key: string): Promise<TagResult | undefined> {
-    const v = await this.redis.get(this.tagKey(key));
-    if (!v) return undefined;
-    const o = JSON.parse(v) as TagResult;
-    return typeof o.digest === 'string' && typeof o.expires === 'number' ? o : undefined;
-  }
-
-  async putTag(key: string, value: TagResult, ttlMs: number): Promise<void> {
-    await this.redis.set(this.tagKey(key), JSON.stringify(value), 'PX', Math.max(1, Math.floor(ttlMs)));
-  }
-
-  async deleteTag(key: string): Promise<void> {
-    await this.redis.del(this.tagKey(key));
+  private parentsKey(gun: string, child: string): string {
+    return `${this.prefix}{${gun}}:parents:${child}`;
   }
 
   async getManifest(digest: string): Promise<CachedManifest | undefined> {
@@ -145,16 +133,17 @@ export class RedisResultCache implements ResultCache {
     await this.redis.multi().hset(key, 'type', m.mediaType, 'body', m.body).expire(key, MANIFEST_TTL_S).exec();
   }
 
-  async addChildren(gun: string, digests: readonly string[], ttlMs: number): Promise<void> {
-    if (digests.length === 0) return;
-    const now = Date.now();
+  async addParentHint(gun: string, parent: string, children: readonly string[], ttlMs: number): Promise<void> {
+    if (children.length === 0) return;
+    const now = this.now();
     const until = now + Math.max(1, Math.floor(ttlMs));
-    await this.redis.eval(ADD_CHILDREN, 1, `${this.prefix}{${gun}}:children`, String(until), String(now), ...digests);
+    const keys = children.map((c) => this.parentsKey(gun, c));
+    // one slot per repository ({gun} hash tag): a multi-key script is valid on a Cluster
+    await this.redis.eval(ADD_PARENT_HINT, keys.length, ...keys, String(until), String(now), parent, String(MAX_PARENT_HINTS));
   }
 
-  async isChild(gun: string, digest: string): Promise<boolean> {
-    const score = await this.redis.zscore(`${this.prefix}{${gun}}:children`, digest);
-    return score !== null && Number(score) > Date.now();
+  async parentHints(gun: string, child: string): Promise<string[]> {
+    return this.redis.zrangebyscore(this.parentsKey(gun, child), `(${this.now()}`, '+inf', 'LIMIT', 0, MAX_PARENT_HINTS);
   }
 
   async close(): Promise<void> {

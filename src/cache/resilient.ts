@@ -4,7 +4,7 @@
 // failure Redis is skipped until the client reports ready.
 
 import type { Redis, Cluster } from 'ioredis';
-import { MemoryResultCache, type CachedManifest, type ResultCache, type TagResult } from './results.js';
+import { MemoryResultCache, type CachedManifest, type ResultCache } from './results.js';
 import { MemoryTrustStore, type TrustStore } from './trust-store.js';
 
 export interface RedisHealthEvents {
@@ -115,23 +115,6 @@ export class ResilientResultCache implements ResultCache {
     this.memory = new MemoryResultCache(memoryMaxBytes);
   }
 
-  async getTag(key: string): Promise<TagResult | undefined> {
-    return this.health.use(
-      () => this.redis.getTag(key),
-      () => this.memory.getTag(key),
-    );
-  }
-
-  async putTag(key: string, value: TagResult, ttlMs: number): Promise<void> {
-    await this.memory.putTag(key, value, ttlMs);
-    await this.health.write(() => this.redis.putTag(key, value, ttlMs));
-  }
-
-  async deleteTag(key: string): Promise<void> {
-    await this.memory.deleteTag(key);
-    await this.health.write(() => this.redis.deleteTag(key));
-  }
-
   async getManifest(digest: string): Promise<CachedManifest | undefined> {
     return (
       (await this.memory.getManifest(digest)) ??
@@ -147,17 +130,18 @@ export class ResilientResultCache implements ResultCache {
     await this.health.write(() => this.redis.putManifest(digest, manifest));
   }
 
-  async addChildren(gun: string, digests: readonly string[], ttlMs: number): Promise<void> {
-    await this.memory.addChildren(gun, digests, ttlMs);
-    await this.health.write(() => this.redis.addChildren(gun, digests, ttlMs));
+  async addParentHint(gun: string, parent: string, children: readonly string[], ttlMs: number): Promise<void> {
+    await this.memory.addParentHint(gun, parent, children, ttlMs);
+    await this.health.write(() => this.redis.addParentHint(gun, parent, children, ttlMs));
   }
 
-  async isChild(gun: string, digest: string): Promise<boolean> {
-    if (await this.memory.isChild(gun, digest)) return true;
-    return this.health.use(
-      () => this.redis.isChild(gun, digest),
-      async () => false,
+  async parentHints(gun: string, child: string): Promise<string[]> {
+    const local = await this.memory.parentHints(gun, child);
+    const shared = await this.health.use(
+      () => this.redis.parentHints(gun, child),
+      async () => [],
     );
+    return [...new Set([...local, ...shared])];
   }
 
   async close(): Promise<void> {

@@ -1,19 +1,13 @@
-// Verified results shared by every replica: tag → digest answers (until the trust data behind them
-// expires), manifests by digest (immutable: verified bytes never change), and the children of signed
-// manifest lists / indexes. The in-memory implementation is the default; redis.ts is the shared one.
+// Results shared by every replica that need no trust in the store holding them:
+//   manifests by digest  bytes are re-hashed against the digest on every read (a store that lies
+//                        about them is caught there)
+//   parent hints         which verified index listed a child digest: a hint only — a child is admitted
+//                        after its parent is found signed in current trust data and the parent's bytes
+//                        (hash-checked) are found to list it
+// Tag answers are not shared: every replica derives them from trust data it verified itself.
+// The in-memory implementation is the default; redis.ts is the shared one.
 
-export interface TagResult {
-  readonly digest: string;
-  readonly length: number;
-  readonly role: string;
-  readonly signers: readonly string[];
-  /** Epoch ms: the earliest expiry of the trust data behind the answer. */
-  readonly expires: number;
-  /** Epoch ms: when trust data was last verified for it. */
-  readonly verifiedAt: number;
-  /** Accepted under an offline grace (expired timestamp/snapshot metadata). */
-  readonly stale?: boolean;
-}
+import { BoundedMap } from './bounded-map.js';
 
 export interface CachedManifest {
   readonly mediaType: string;
@@ -21,53 +15,30 @@ export interface CachedManifest {
 }
 
 export interface ResultCache {
-  getTag(key: string): Promise<TagResult | undefined>;
-  putTag(key: string, value: TagResult, ttlMs: number): Promise<void>;
-  deleteTag(key: string): Promise<void>;
   getManifest(digest: string): Promise<CachedManifest | undefined>;
   putManifest(digest: string, manifest: CachedManifest): Promise<void>;
-  /** Record digests as children of a verified signed index of `gun`, for `ttlMs`. */
-  addChildren(gun: string, digests: readonly string[], ttlMs: number): Promise<void>;
-  isChild(gun: string, digest: string): Promise<boolean>;
+  /** Note that the verified index `parent` of `gun` lists `children`, for `ttlMs`. */
+  addParentHint(gun: string, parent: string, children: readonly string[], ttlMs: number): Promise<void>;
+  /** Index digests that were noted as listing `child` (unverified: check before use). */
+  parentHints(gun: string, child: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
-interface Expiring<T> {
-  readonly value: T;
-  readonly until: number;
-}
+/** Parents noted per child, at most this many (a child in more indexes than this is found through the first ones). */
+export const MAX_PARENT_HINTS = 16;
 
-/** In-process results, bounded: manifests by total bytes (least recently used first out). */
+/** In-process results, bounded: manifests by total bytes, hints by count (least recently used out). */
 export class MemoryResultCache implements ResultCache {
-  private readonly tags = new Map<string, Expiring<TagResult>>();
   private readonly manifests = new Map<string, CachedManifest>();
   private manifestBytes = 0;
-  private readonly children = new Map<string, Map<string, number>>();
+  private readonly parents: BoundedMap<string, Map<string, number>>;
 
   constructor(
     private readonly maxManifestBytes = 256 << 20,
-    private readonly maxTags = 100_000,
+    maxHints = 100_000,
     private readonly now: () => number = Date.now,
-  ) {}
-
-  async getTag(key: string): Promise<TagResult | undefined> {
-    const e = this.tags.get(key);
-    if (!e) return undefined;
-    if (e.until <= this.now()) {
-      this.tags.delete(key);
-      return undefined;
-    }
-    return e.value;
-  }
-
-  async putTag(key: string, value: TagResult, ttlMs: number): Promise<void> {
-    this.tags.delete(key);
-    if (this.tags.size >= this.maxTags) this.tags.delete(this.tags.keys().next().value as string);
-    this.tags.set(key, { value, until: this.now() + ttlMs });
-  }
-
-  async deleteTag(key: string): Promise<void> {
-    this.tags.delete(key);
+  ) {
+    this.parents = new BoundedMap(maxHints);
   }
 
   async getManifest(digest: string): Promise<CachedManifest | undefined> {
@@ -90,16 +61,20 @@ export class MemoryResultCache implements ResultCache {
     }
   }
 
-  async addChildren(gun: string, digests: readonly string[], ttlMs: number): Promise<void> {
-    let set = this.children.get(gun);
-    if (!set) this.children.set(gun, (set = new Map()));
+  async addParentHint(gun: string, parent: string, children: readonly string[], ttlMs: number): Promise<void> {
     const until = this.now() + ttlMs;
-    for (const d of digests) set.set(d, Math.max(until, set.get(d) ?? 0));
+    for (const child of children) {
+      const key = `${gun}|${child}`;
+      const hints = this.parents.get(key) ?? new Map<string, number>();
+      hints.set(parent, Math.max(until, hints.get(parent) ?? 0));
+      if (hints.size > MAX_PARENT_HINTS) hints.delete(hints.keys().next().value as string);
+      this.parents.set(key, hints);
+    }
   }
 
-  async isChild(gun: string, digest: string): Promise<boolean> {
-    const until = this.children.get(gun)?.get(digest);
-    return until !== undefined && until > this.now();
+  async parentHints(gun: string, child: string): Promise<string[]> {
+    const now = this.now();
+    return [...(this.parents.get(`${gun}|${child}`) ?? [])].filter(([, until]) => until > now).map(([parent]) => parent);
   }
 
   async close(): Promise<void> {}

@@ -1,14 +1,16 @@
 // `trustgate check <image-ref>`: resolve one tag through Notary and print the digest `docker pull`
 // with content trust would pull. Exit 0 signed, 1 not signed (or the trust data failed
 // verification), 2 anything else (unreachable server, untrusted TLS certificate, bad arguments).
+//
+// The flags become a configuration (one upstream, one policy rule) and the Notary client is the one
+// `serve` builds from it (notary/clients.ts): the same timeouts, limits, pinning and TLS handling.
 
-import { readFile } from 'node:fs/promises';
 import { MemoryTrustStore } from '../cache/trust-store.js';
+import { parseConfig } from '../config/config.js';
 import { ConfigError, NotSignedError, RepositoryError, TransportError, TrustgateError, UsageError } from '../errors.js';
-import { NotaryRemote } from '../notary/remote.js';
-import { TrustUpdater } from '../notary/updater.js';
+import { buildNotaryClients } from '../notary/clients.js';
+import { Policy } from '../policy/policy.js';
 import { DOCKER_HUB, gunOf, parseImageReference, type ImageReference } from '../registry/reference.js';
-import { decodePemCertificates, NO_PINNING, parseCertificate, type TrustPinning } from '../trust/index.js';
 
 export interface CheckOptions {
   readonly notary?: string;
@@ -29,19 +31,37 @@ export function defaultNotaryUrl(registry: string): string {
   return registry === DOCKER_HUB ? 'https://notary.docker.io' : `https://${registry}`;
 }
 
+const USER_ENV = 'TRUSTGATE_CHECK_NOTARY_USER';
+const PASSWORD_ENV = 'TRUSTGATE_NOTARY_PASSWORD';
+
+/** The configuration `check`'s flags describe: one upstream and a rule for the one repository. */
+async function checkConfig(registry: string, gun: string, opts: CheckOptions) {
+  const pinned = Boolean(opts.pinKey?.length || opts.pinCa);
+  const upstream = {
+    name: registry,
+    registry: `https://${registry}`,
+    notary: opts.notary ?? defaultNotaryUrl(registry),
+    default: true,
+    ...(opts.ca ? { ca: opts.ca } : {}),
+    ...(opts.user ? { notaryAuth: { usernameEnv: USER_ENV, passwordEnv: PASSWORD_ENV } } : {}),
+  };
+  const pin = pinned ? { pin: { ...(opts.pinKey?.length ? { keys: opts.pinKey } : {}), ...(opts.pinCa ? { ca: opts.pinCa } : {}) } } : {};
+  const env = { ...process.env, [USER_ENV]: opts.user, [PASSWORD_ENV]: process.env[PASSWORD_ENV] ?? '' };
+  return parseConfig(
+    { upstreams: [upstream], policy: [{ match: gun, action: 'verify', ...pin }], trust: { tofu: !pinned } },
+    { env, baseDir: process.cwd() },
+  );
+}
+
 export async function runCheck(refText: string, opts: CheckOptions, io: Output): Promise<number> {
   let gun = refText;
   try {
     const ref = tagReference(refText);
     gun = gunOf(ref);
-    const password = process.env.TRUSTGATE_NOTARY_PASSWORD;
-    const remote = new NotaryRemote(opts.notary ?? defaultNotaryUrl(ref.registry), {
-      ca: opts.ca ? await readFile(opts.ca, 'utf8') : undefined,
-      credentials: opts.user ? { username: opts.user, password: password ?? '' } : undefined,
-    });
+    const config = await checkConfig(ref.registry, gun, opts);
+    const notary = buildNotaryClients(config, { store: new MemoryTrustStore(), policy: new Policy(config.policy, config.trust.tofu) });
     try {
-      const updater = new TrustUpdater({ fetcher: remote, store: new MemoryTrustStore(), pinning: await pinningFor(gun, opts) });
-      const r = await updater.resolve(gun, ref.tag);
+      const r = await notary.updaterFor(ref.registry).resolve(gun, ref.tag);
       const result = {
         reference: `${gun}:${ref.tag}`,
         signed: true,
@@ -63,7 +83,7 @@ export async function runCheck(refText: string, opts: CheckOptions, io: Output):
       }
       return 0;
     } finally {
-      await remote.close();
+      await notary.close();
     }
   } catch (err) {
     if (!(err instanceof TrustgateError)) throw err;
@@ -119,13 +139,4 @@ function certificateProblem(err: TransportError): { code: string; explanation: s
     }
   }
   return undefined;
-}
-
-async function pinningFor(gun: string, opts: CheckOptions): Promise<TrustPinning> {
-  if (!opts.pinKey?.length && !opts.pinCa) return NO_PINNING;
-  const keys = new Map<string, readonly string[]>();
-  const ca = new Map<string, ReturnType<typeof parseCertificate>[]>();
-  if (opts.pinKey?.length) keys.set(gun, opts.pinKey.map((k) => k.toLowerCase()));
-  if (opts.pinCa) ca.set(gun, decodePemCertificates(await readFile(opts.pinCa)).map((der) => parseCertificate(der, 'trust pinning')));
-  return { keys, ca, disableTOFU: true };
 }

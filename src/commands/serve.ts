@@ -4,52 +4,11 @@
 
 import { unwatchFile, watchFile } from 'node:fs';
 import { pino, type Logger } from 'pino';
-import { connectRedis, RedisResultCache, RedisTrustStore, whenReady } from '../cache/redis.js';
-import { RedisHealth, ResilientResultCache, ResilientTrustStore } from '../cache/resilient.js';
-import { MemoryResultCache, type ResultCache } from '../cache/results.js';
-import { DirectoryTrustStore } from '../cache/directory-store.js';
-import { MemoryTrustStore, type TrustStore } from '../cache/trust-store.js';
-import { loadConfig, type Config } from '../config/config.js';
+import { openStores } from '../cache/stores.js';
+import { loadConfig } from '../config/config.js';
 import { buildApp } from '../server/app.js';
+import { buildServices } from '../server/services.js';
 import { listeningOn, stopOnSignals } from './lifecycle.js';
-
-export interface Stores {
-  readonly trustStore: TrustStore;
-  readonly results: ResultCache;
-  /** Readiness of the shared store, when there is one. */
-  readonly check?: () => Promise<void>;
-  readonly health?: RedisHealth;
-  close(): Promise<void>;
-}
-
-/**
- * The stores a configuration asks for: in-process, or Redis with the in-process stores underneath
- * (used while Redis is unreachable, at start-up too: trustgate starts and serves without it).
- */
-export async function storesFor(config: Config, logger?: Logger): Promise<Stores> {
-  if (!config.redis) {
-    // with `trust.bundles`, imported trust data lives in that directory (read on every refresh)
-    const trustStore = config.trust.bundlesDir ? new DirectoryTrustStore(config.trust.bundlesDir) : new MemoryTrustStore();
-    const results = new MemoryResultCache(config.limits.memoryCacheMaxBytes);
-    return { trustStore, results, close: async () => {} };
-  }
-  const redis = connectRedis(config.redis);
-  const health = new RedisHealth(redis, {
-    onDown: (err) => logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'redis unreachable: serving from the in-process cache'),
-    onUp: () => logger?.info('redis reachable again: using the shared store'),
-  });
-  await whenReady(redis, 2_000, config.redis).catch((err: unknown) => health.markDown(err));
-  const results = new RedisResultCache(redis, config.redisPrefix);
-  return {
-    trustStore: new ResilientTrustStore(new RedisTrustStore(redis, config.redisPrefix), health),
-    results: new ResilientResultCache(results, health, config.limits.memoryCacheMaxBytes),
-    health,
-    check: async () => {
-      await redis.ping();
-    },
-    close: () => results.close(),
-  };
-}
 
 /**
  * JSON lines, buffered (an audit line per pull must not cost a write(2) per pull); human-readable
@@ -70,15 +29,8 @@ export async function runServe(opts: { config?: string }): Promise<void> {
   const config = await loadConfig(opts.config);
   const { logger, flush } = makeLogger(config.log.level);
   for (const notice of config.notices ?? []) logger.warn(notice);
-  const stores = await storesFor(config, logger);
-  const tg = await buildApp({
-    config,
-    trustStore: stores.trustStore,
-    results: stores.results,
-    logger,
-    ...(stores.check ? { storeCheck: stores.check } : {}),
-    ...(stores.health ? { redisHealth: stores.health } : {}),
-  });
+  const stores = await openStores(config, logger);
+  const tg = await buildApp(buildServices(config, { stores, logger }));
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     // keep-alive connections that go idle after their last in-flight response must not hold the

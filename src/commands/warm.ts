@@ -3,10 +3,12 @@
 // Useful with Redis (every replica sees the result); the in-process cache of a running server is
 // another process's memory and cannot be warmed from outside. On a terminal, a progress line.
 
-import { storesFor } from './serve.js';
+import { openStores } from '../cache/stores.js';
 import { loadConfig } from '../config/config.js';
 import { TrustgateError } from '../errors.js';
-import { buildApp, type TrustgateApp } from '../server/app.js';
+import { admit } from '../pull/targets.js';
+import { checkReference } from '../registry/reference.js';
+import { buildServices, type Services } from '../server/services.js';
 import type { Output } from './check.js';
 import { progressOn, type ProgressStream } from './progress.js';
 
@@ -14,38 +16,42 @@ export async function runWarm(refs: readonly string[], opts: { config?: string }
   const config = await loadConfig(opts.config);
   for (const notice of config.notices ?? []) io.err(`note: ${notice}`);
   if (!config.redis) io.err('note: no redis configured: warming an in-process cache helps only this process; configure redis to warm every replica');
-  const stores = await storesFor(config);
-  const tg = await buildApp({ config, trustStore: stores.trustStore, results: stores.results, logger: false });
+  const stores = await openStores(config);
+  const services = buildServices(config, { stores });
   const progress = progressOn(progressStream, 'repositories', refs.length);
   let failures = 0;
   try {
     for (const [i, ref] of refs.entries()) {
       progress.update({ done: i, current: ref });
-      const r = await warmOne(tg, ref);
-      progress.line(() => (r.failed ? io.err(`${ref}: ${r.text}`) : io.out(`${ref}: ${r.text}`)));
-      if (r.failed) failures++;
+      try {
+        const line = await warmOne(services, ref);
+        progress.line(() => io.out(line));
+      } catch (err) {
+        if (!(err instanceof TrustgateError)) throw err;
+        failures++;
+        progress.line(() => io.err(`${ref}: ${err.message} [${err.code}]`));
+      }
       progress.update({ done: i + 1 });
     }
-  } catch (err) {
-    if (!(err instanceof TrustgateError)) throw err;
-    progress.line(() => io.err(`error: ${err.message} [${err.code}]`));
-    failures++;
   } finally {
     progress.finish();
-    await tg.close();
+    await services.close();
     await stores.close();
   }
   return failures === 0 ? 0 : 1;
 }
 
-/** Warm one reference through the registry API, so the warm state is exactly what a pull builds. */
-async function warmOne(tg: TrustgateApp, ref: string): Promise<{ failed: boolean; text: string }> {
+/** The same use cases a pull runs, so the warm state is exactly what a pull would build. */
+async function warmOne(s: Services, ref: string): Promise<string> {
   const withTag = ref.includes(':') && !ref.slice(ref.lastIndexOf(':')).includes('/');
   const [repository, tag] = withTag ? [ref.slice(0, ref.lastIndexOf(':')), ref.slice(ref.lastIndexOf(':') + 1)] : [ref, undefined];
-  const url = tag ? `/v2/${repository}/manifests/${tag}` : `/v2/${repository}/tags/list`;
-  const res = await tg.app.inject({ method: tag ? 'HEAD' : 'GET', url });
-  if (res.statusCode === 200) return { failed: false, text: `warm${tag ? ` (${res.headers['docker-content-digest']})` : ''}` };
-  const body = tag ? (await tg.app.inject({ method: 'GET', url })).json() : res.json();
-  const e = (body as { errors?: { message?: string; detail?: { reason?: string } }[] }).errors?.[0];
-  return { failed: true, text: `${e?.message ?? `HTTP ${res.statusCode}`} [${e?.detail?.reason ?? res.statusCode}]` };
+  const target = s.targets.select(repository, new URLSearchParams(), undefined);
+  admit(target);
+  if (tag === undefined) {
+    await s.tags.list(target, '');
+    return `${ref}: warm`;
+  }
+  checkReference('manifests', tag);
+  const m = await s.manifests.get(target, tag);
+  return `${ref}: warm (${m.digest})`;
 }

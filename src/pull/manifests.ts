@@ -1,24 +1,28 @@
 // Serving a manifest: only bytes that hash to a signed digest leave trustgate.
 //
-//   by tag     policy → signed digest (trust.ts) → manifest by that digest (cache or upstream,
+//   by tag     the trust source's verified digest → the manifest by that digest (cache or upstream,
 //              fetched by digest with the full Accept list) → length and sha256 of the exact bytes
-//   by digest  allowed only if the digest is signed, or a child of a verified signed index;
+//   by digest  allowed only if the digest is signed now, or listed by an index that is signed now
+//              (found through a parent hint, then checked: the parent's verdict and its hashed bytes);
 //              bytes re-hashed in every case
-// A verified index admits its children's digests for as long as its trust data is valid.
+// Answers are reused in process until the trust data behind them is `trust.refreshInterval` old, so a
+// revocation — of a tag, of a digest, of an index and with it its children — takes effect within it.
 
 import { createHash } from 'node:crypto';
+import { BoundedMap } from '../cache/bounded-map.js';
 import type { CachedManifest, ResultCache } from '../cache/results.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import { ManifestMismatchError, PolicyDeniedError } from '../errors.js';
 import { acceptList, childDigests, declaredMediaType, INDEX_TYPES } from '../registry/media-types.js';
+import { DIGEST } from '../registry/reference.js';
 import type { PullTarget } from './target.js';
-import type { TrustService } from './trust.js';
+import type { TrustSource } from './trust-source.js';
 
 export interface ServedManifest {
   readonly digest: string;
   readonly mediaType: string;
   readonly body: Buffer;
-  /** For the audit line. */
+  /** For the audit line: the signing role, 'signed-digest', 'child' or 'unverified'. */
   readonly role?: string;
   readonly signers?: readonly string[];
   /** Served under an offline grace. */
@@ -31,83 +35,131 @@ interface HotEntry {
   readonly served: ServedManifest;
   /** Epoch ms: the end of the refresh interval, or the trust data's expiry if sooner. */
   readonly until: number;
+  /** Epoch ms: from then on, a pull also asks the trust source (in the background) to refresh early. */
+  readonly pingAt: number;
+  pinged?: boolean;
 }
 
-const HOT_MAX = 10_000;
+/** Why a digest may be served, and until when. */
+interface Admission {
+  readonly role: 'signed-digest' | 'child';
+  readonly expires: number;
+  readonly verifiedAt: number;
+  readonly stale?: boolean | undefined;
+}
+
+export interface ManifestServiceOptions {
+  /** The trust source that decides for a target (by its policy decision). */
+  readonly trustFor: (target: PullTarget) => TrustSource;
+  readonly results: ResultCache;
+  readonly maxBytes: number;
+  readonly refreshIntervalMs: number;
+  readonly clock?: () => number;
+  readonly maxHot?: number;
+}
+
+type Fetched = { manifest: CachedManifest; cached: boolean };
 
 export class ManifestService {
   /**
    * Answers verified by this process, reused without any I/O until the refresh interval ends (then
-   * the shared cache and Notary are consulted again): the warm path of a pull.
+   * the shared cache and the trust source are consulted again): the warm path of a pull.
    */
-  private readonly hot = new Map<string, HotEntry>();
-  readonly fetches = new SingleFlight<{ manifest: CachedManifest; cached: boolean }>();
+  private readonly hot: BoundedMap<string, HotEntry>;
+  readonly fetches = new SingleFlight<Fetched>();
+  private readonly clock: () => number;
 
-  constructor(
-    private readonly trust: TrustService,
-    private readonly results: ResultCache,
-    private readonly maxBytes: number,
-    private readonly refreshIntervalMs: number,
-    private readonly clock: () => number = Date.now,
-  ) {}
+  constructor(private readonly opts: ManifestServiceOptions) {
+    this.clock = opts.clock ?? Date.now;
+    this.hot = new BoundedMap(opts.maxHot ?? 10_000);
+  }
 
   /** Forget the warm answers (after a reload). */
   invalidate(): void {
     this.hot.clear();
   }
 
-  /** The warm answer for a tag or digest, if this process verified it within the refresh interval. */
-  hotAnswer(p: PullTarget, reference: string): ServedManifest | undefined {
-    if (p.decision.action !== 'verify') return undefined;
-    const key = hotKey(p, reference);
-    const e = this.hot.get(key);
-    if (e === undefined) return undefined;
-    if (e.until > this.clock()) return e.served;
-    this.hot.delete(key);
-    return undefined;
+  /** The manifest `reference` (a tag or a digest) may serve under the target's policy decision. */
+  async get(p: PullTarget, reference: string): Promise<ServedManifest> {
+    const byDigest = DIGEST.test(reference);
+    if (p.decision.action === 'allow') return this.unverified(p, reference);
+    return this.hotAnswer(p, reference) ?? (byDigest ? this.byDigest(p, reference) : this.byTag(p, reference));
   }
 
-  async byTag(p: PullTarget, tag: string): Promise<ServedManifest> {
-    if (p.decision.action === 'allow') return this.unverified(p, tag);
-    const { result, cache } = await this.trust.resolveTag(p.upstream.name, p.gun, tag, p.decision.roles);
-    const m = await this.verifiedManifest(p, result.digest, result.length);
-    await this.admitChildren(p, m.manifest, result.expires);
-    const served = { digest: result.digest, ...m.manifest, role: result.role, signers: result.signers, ...(result.stale ? { stale: true } : {}) };
-    this.remember(hotKey(p, tag), served, Math.min(result.verifiedAt + this.refreshIntervalMs, result.expires));
+  private hotAnswer(p: PullTarget, reference: string): ServedManifest | undefined {
+    const key = hotKey(p, reference);
+    const e = this.hot.peek(key);
+    if (e === undefined) return undefined;
+    const now = this.clock();
+    if (e.until <= now) {
+      this.hot.delete(key);
+      return undefined;
+    }
+    if (now >= e.pingAt && !e.pinged) {
+      // keep warm pulls off the refresh path: the trust source refreshes ahead of the interval's end
+      e.pinged = true;
+      const trust = this.opts.trustFor(p);
+      const ask = DIGEST.test(reference) ? trust.admitDigest(p, reference) : trust.resolveTag(p, reference);
+      void ask.catch(() => this.hot.delete(key));
+    }
+    return e.served;
+  }
+
+  private async byTag(p: PullTarget, tag: string): Promise<ServedManifest> {
+    const { verdict, cache } = await this.opts.trustFor(p).resolveTag(p, tag);
+    const m = await this.verifiedManifest(p, verdict.digest, verdict.length);
+    await this.noteChildren(p, verdict.digest, m.manifest, verdict.expires);
+    const served = { digest: verdict.digest, ...m.manifest, role: verdict.signedBy, signers: verdict.signers, ...(verdict.stale ? { stale: true } : {}) };
+    this.remember(hotKey(p, tag), served, verdict);
     return { ...served, cache: cache === 'hit' && m.cached ? 'hit' : 'miss' };
   }
 
-  async byDigest(p: PullTarget, digest: string): Promise<ServedManifest> {
-    if (p.decision.action === 'allow') return this.unverified(p, digest);
-    const signed = await this.trust.isSignedDigest(p.upstream.name, p.gun, digest, p.decision.roles);
-    if (!signed && !(await this.results.isChild(p.gun, digest))) {
+  private async byDigest(p: PullTarget, digest: string): Promise<ServedManifest> {
+    const trust = this.opts.trustFor(p);
+    const verdict = await trust.admitDigest(p, digest);
+    const admission: Admission | undefined = verdict.signed ? { ...verdict, role: 'signed-digest' } : await this.admittedAsChild(p, trust, digest);
+    if (!admission) {
       throw new PolicyDeniedError('DIGEST_NOT_SIGNED', `${p.gun}@${digest} is neither a signed target nor a child of a signed manifest list`);
     }
     const m = await this.verifiedManifest(p, digest, undefined);
-    const expiry = await this.trust.trustExpiry(p.upstream.name, p.gun);
-    if (signed) await this.admitChildren(p, m.manifest, expiry);
-    const served = { digest, ...m.manifest, role: signed ? 'signed-digest' : 'child' };
-    this.remember(hotKey(p, digest), served, Math.min(this.clock() + this.refreshIntervalMs, expiry));
+    if (verdict.signed) await this.noteChildren(p, digest, m.manifest, verdict.expires);
+    const served = { digest, ...m.manifest, role: admission.role, ...(admission.stale ? { stale: true } : {}) };
+    this.remember(hotKey(p, digest), served, admission);
     return { ...served, cache: m.cached ? 'hit' : 'miss' };
   }
 
-  private remember(key: string, served: Omit<ServedManifest, 'cache'>, until: number): void {
+  /**
+   * A child digest is admitted through a parent index that its trust source signs now and whose
+   * verified bytes list it. The parent comes from a hint (any replica may have served the index); the
+   * hint itself is never trusted.
+   */
+  private async admittedAsChild(p: PullTarget, trust: TrustSource, child: string): Promise<Admission | undefined> {
+    for (const parent of await this.opts.results.parentHints(p.gun, child)) {
+      if (!DIGEST.test(parent) || parent === child) continue;
+      const verdict = await trust.admitDigest(p, parent);
+      if (!verdict.signed) continue;
+      const { manifest } = await this.verifiedManifest(p, parent, undefined);
+      if (INDEX_TYPES.includes(manifest.mediaType) && childDigests(manifest.body).includes(child)) return { ...verdict, role: 'child' };
+    }
+    return undefined;
+  }
+
+  private remember(key: string, served: Omit<ServedManifest, 'cache'>, v: { verifiedAt: number; expires: number }): void {
+    const until = Math.min(v.verifiedAt + this.opts.refreshIntervalMs, v.expires);
     if (until <= this.clock()) return;
-    this.hot.delete(key);
-    if (this.hot.size >= HOT_MAX) this.hot.delete(this.hot.keys().next().value as string);
-    this.hot.set(key, { served: { ...served, cache: 'hot' }, until });
+    this.hot.set(key, { served: { ...served, cache: 'hot' }, until, pingAt: v.verifiedAt + this.opts.refreshIntervalMs / 2 });
   }
 
   /** The manifest whose bytes hash to `digest` (and have `length`, when signed with one); one fetch at a time per digest. */
-  private verifiedManifest(p: PullTarget, digest: string, length: number | undefined): Promise<{ manifest: CachedManifest; cached: boolean }> {
+  private verifiedManifest(p: PullTarget, digest: string, length: number | undefined): Promise<Fetched> {
     return this.fetches.run(`${p.upstream.name}|${p.repository}|${digest}|${length ?? ''}`, () => this.fetchVerified(p, digest, length));
   }
 
-  private async fetchVerified(p: PullTarget, digest: string, length: number | undefined): Promise<{ manifest: CachedManifest; cached: boolean }> {
-    const cached = await this.results.getManifest(digest);
+  private async fetchVerified(p: PullTarget, digest: string, length: number | undefined): Promise<Fetched> {
+    const cached = await this.opts.results.getManifest(digest);
     if (cached && sha256(cached.body) === digest) return { manifest: cached, cached: true };
-    const limit = length !== undefined ? Math.min(length, this.maxBytes) : this.maxBytes;
-    const fetched = await p.upstream.fetchManifest(p.repository, digest, acceptList(p.accept), limit);
+    const max = this.opts.maxBytes;
+    const fetched = await p.upstream.fetchManifest(p.repository, digest, acceptList(p.accept), length !== undefined ? Math.min(length, max) : max);
     const actual = sha256(fetched.body);
     if (actual !== digest) {
       throw new ManifestMismatchError(`${p.upstream.name} served ${p.repository}@${digest} with bytes hashing to ${actual}: refused`);
@@ -120,19 +172,20 @@ export class ManifestService {
       throw new ManifestMismatchError(`${p.repository}@${digest} is ${fetched.body.length} bytes, the signature says ${length}`);
     }
     const manifest = { mediaType: mediaTypeOf(fetched.body, fetched.mediaType), body: fetched.body };
-    await this.results.putManifest(digest, manifest);
+    await this.opts.results.putManifest(digest, manifest);
     return { manifest, cached: false };
   }
 
-  private async admitChildren(p: PullTarget, m: CachedManifest, until: number): Promise<void> {
+  /** Note a verified signed index as the parent of its children, for digest pulls on any replica. */
+  private async noteChildren(p: PullTarget, parent: string, m: CachedManifest, until: number): Promise<void> {
     if (!INDEX_TYPES.includes(m.mediaType)) return;
-    const ttl = until - Date.now();
-    if (ttl > 0) await this.results.addChildren(p.gun, childDigests(m.body), ttl);
+    const ttl = until - this.clock();
+    if (ttl > 0) await this.opts.results.addParentHint(p.gun, parent, childDigests(m.body), ttl);
   }
 
   /** `allow` repositories: passed through unverified, but still bounded and still hashed for the digest header. */
   private async unverified(p: PullTarget, reference: string): Promise<ServedManifest> {
-    const fetched = await p.upstream.fetchManifest(p.repository, reference, acceptList(p.accept), this.maxBytes);
+    const fetched = await p.upstream.fetchManifest(p.repository, reference, acceptList(p.accept), this.opts.maxBytes);
     const digest = sha256(fetched.body);
     if (reference.startsWith('sha256:') && digest !== reference) {
       throw new ManifestMismatchError(`${p.upstream.name} served ${p.repository}@${reference} with bytes hashing to ${digest}: refused`);

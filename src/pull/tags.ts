@@ -1,21 +1,24 @@
-// tags/list: under `verify`, only the tags Docker would pull with content trust — signed in the
-// accepted roles and present upstream; under `allow`, the upstream's list as it is.
+// tags/list: under `verify`, only the tags that resolve to a verified digest — signed in the accepted
+// roles and present upstream; under `allow`, the upstream's list as it is.
 
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PolicyDeniedError, UpstreamNotFoundError } from '../errors.js';
-import type { TrustService } from './trust.js';
+import { UpstreamNotFoundError } from '../errors.js';
 import type { PullTarget } from './target.js';
+import type { TrustSource } from './trust-source.js';
+
+export interface TagList {
+  /** JSON `{name, tags}` (verify) or the upstream's bytes (allow). */
+  readonly body: Buffer | { readonly name: string; readonly tags: readonly string[] };
+  /** The pagination Link header, when there is a next page. */
+  readonly link?: string | undefined;
+}
 
 export class TagService {
-  constructor(private readonly trust: TrustService) {}
+  constructor(private readonly trustFor: (target: PullTarget) => TrustSource) {}
 
-  async list(p: PullTarget, query: string, _req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (p.decision.action === 'deny') throw new PolicyDeniedError('POLICY_DENIED', `policy denies ${p.gun}`);
+  async list(p: PullTarget, query: string): Promise<TagList> {
     if (p.decision.action === 'allow') {
       const upstream = await p.upstream.fetchTags(p.repository, query ? `?${query}` : '');
-      if (upstream.link) reply.header('link', upstream.link);
-      await reply.type('application/json').send(upstream.body);
-      return;
+      return { body: upstream.body, link: upstream.link };
     }
     const params = new URLSearchParams(query);
     const all = await p.upstream.fetchTags(p.repository, '');
@@ -26,17 +29,18 @@ export class TagService {
     } catch {
       throw new UpstreamNotFoundError('NAME_UNKNOWN', `${p.upstream.name} sent an unreadable tag list for ${p.repository}`);
     }
-    const signed = await this.trust.signedTags(p.upstream.name, p.gun, p.decision.roles);
+    const signed = await this.trustFor(p).signedTags(p, tags);
     let visible = tags.filter((t) => signed.has(t)).sort();
     const last = params.get('last');
     if (last) visible = visible.filter((t) => t > last);
     const n = Number(params.get('n') ?? NaN);
+    let link: string | undefined;
     if (Number.isInteger(n) && n >= 0 && visible.length > n) {
       visible = visible.slice(0, n);
       const next = new URLSearchParams(params);
       next.set('last', visible[visible.length - 1] ?? '');
-      reply.header('link', `</v2/${p.repository}/tags/list?${next.toString()}>; rel="next"`);
+      link = `</v2/${p.repository}/tags/list?${next.toString()}>; rel="next"`;
     }
-    await reply.type('application/json').send({ name: p.repository, tags: visible });
+    return { body: { name: p.repository, tags: visible }, link };
   }
 }

@@ -33,12 +33,19 @@ export interface ResolvedTag {
   readonly cache: 'hit' | 'miss';
 }
 
-/** `digest` itself is signed for the repository (children of a signed index are pull/'s business). */
+/**
+ * Whether `digest` itself is signed for the repository, per trust data valid until `expires`.
+ * (Children of a signed index are pull/'s business: it admits them through their verified parent.)
+ */
 export interface DigestVerdict {
   readonly system: TrustSystem;
-  readonly signedBy: string;
-  /** Epoch ms after which the admission lapses. */
+  readonly signed: boolean;
+  /** What signed it, when signed. */
+  readonly signedBy: string | undefined;
+  /** Epoch ms after which this verdict, either way, must be asked again. */
   readonly expires: number;
+  /** Epoch ms when the trust data behind it was fetched. */
+  readonly verifiedAt: number;
   readonly stale?: boolean | undefined;
 }
 
@@ -56,8 +63,8 @@ export interface TrustSource {
   readonly system: TrustSystem;
   /** The verified digest `tag` may serve; throws a TrustgateError (not signed, failed verification, unreachable). */
   resolveTag(target: PullTarget, tag: string): Promise<ResolvedTag>;
-  /** Whether `digest` is itself signed for the repository; undefined when it is not. */
-  admitDigest(target: PullTarget, digest: string): Promise<DigestVerdict | undefined>;
+  /** Whether `digest` is itself signed for the repository. */
+  admitDigest(target: PullTarget, digest: string): Promise<DigestVerdict>;
   /** Of `candidates` (the upstream's tags), those that resolve to a verified digest. */
   signedTags(target: PullTarget, candidates: readonly string[]): Promise<ReadonlySet<string>>;
   /** Forget cached verdicts (SIGHUP, an import): the next pull verifies again. */

@@ -1,7 +1,7 @@
 // Image references and repository names, by the distribution reference grammar
 // (distribution/reference: regexp.go, normalize.go).
 
-import { ConfigError } from '../errors.js';
+import { ConfigError, RequestInvalidError } from '../errors.js';
 
 const ALNUM = '[a-z0-9]+';
 const SEPARATOR = '(?:[._]|__|[-]+)';
@@ -81,4 +81,14 @@ export function parseImageReference(input: string): ImageReference {
   if (gunOf({ registry, repository }).length > MAX_NAME_LENGTH) throw bad('name too long');
   if (tag === undefined && digest === undefined) tag = 'latest';
   return { registry, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
+const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/** A manifest reference must be a tag or a sha256 digest (what Notary signs); a blob's a digest. */
+export function checkReference(kind: 'manifests' | 'blobs', ref: string): void {
+  if (DIGEST.test(ref)) return;
+  if (ANY_DIGEST.test(ref)) throw new RequestInvalidError('DIGEST_INVALID', `${ref}: only sha256 digests in lower-case hex are accepted`);
+  if (kind === 'blobs') throw new RequestInvalidError('DIGEST_INVALID', `${ref} is not a digest`);
+  if (!TAG.test(ref)) throw new RequestInvalidError('TAG_INVALID', `${JSON.stringify(ref)} is not a valid tag`);
 }

@@ -8,4 +8,4 @@ export { NO_PINNING, type TrustPinning, type PinMode } from './pinning.js';
 export { validateRoot, type VerifiedRoot } from './root.js';
 export { verifySignature, verifyThreshold, type Signature, type RoleKeys } from './signatures.js';
 export { TrustedMetadataSet, checkFileMeta, type TrustContext, type Verified } from './trusted-set.js';
-export { resolveSignedTag, chainOf, acceptedUntil, DOCKER_ROLES, type SignedTarget, type RoleExpiry } from './resolve.js';
+export { resolveSignedTag, signedDigests, chainOf, acceptedUntil, DOCKER_ROLES, type SignedTarget, type RoleExpiry } from './resolve.js';

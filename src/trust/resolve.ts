@@ -7,7 +7,7 @@
 //      is in `targets` itself.
 // No other delegation ever signs a tag for Docker. The target must carry a sha256 hash.
 
-import { TagNotSignedError } from '../errors.js';
+import { DeserializationError, TagNotSignedError } from '../errors.js';
 import { RELEASES, ROOT, SNAPSHOT, TARGETS, TIMESTAMP, type FileMeta } from './metadata.js';
 import type { TrustedMetadataSet } from './trusted-set.js';
 
@@ -150,4 +150,53 @@ export function chainOf(set: TrustedMetadataSet, role: string): RoleExpiry[] {
     if (f) out.push(entry(name, f.data.expires, f.data.version));
   }
   return out;
+}
+
+/**
+ * The digests each accepted role signs for digest pulls, under the same rules as tags: only the roles
+ * the policy accepts (a subset of Docker's two), and only names inside the role's delegated `paths`
+ * (notary RestrictDelegationPathPrefixes) — a delegation listing a digest under a name it may not sign
+ * signs nothing. Entries without a valid sha256 sign nothing. Result: digest → the first role signing it.
+ */
+export function signedDigests(set: TrustedMetadataSet, roles: readonly string[] = DOCKER_ROLES): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const role of roles) {
+    const file = set.targetsFiles.get(role);
+    const paths = effectivePaths(set, role);
+    if (!file || paths.length === 0) continue;
+    for (const name of file.data.targets.names()) {
+      if (!paths.some((p) => name.startsWith(p))) continue;
+      const digest = sha256DigestOf(file.data.targets, name);
+      if (digest && !out.has(digest)) out.set(digest, role);
+    }
+  }
+  return out;
+}
+
+/** The path prefixes `role` may sign under, narrowed at every delegation from `targets` down. */
+function effectivePaths(set: TrustedMetadataSet, role: string): readonly string[] {
+  let current: WalkRole = { name: TARGETS, paths: [''] };
+  if (role === TARGETS) return current.paths;
+  const parts = role.split('/');
+  for (let i = 2; i <= parts.length; i++) {
+    const name = parts.slice(0, i).join('/');
+    const parent = set.targetsFiles.get(current.name);
+    const child = parent ? childRoles(parent.data.delegations, current).find((d) => d.name === name) : undefined;
+    if (!child) return [];
+    current = child;
+  }
+  return current.paths;
+}
+
+/** `sha256:<hex>` of a target entry, or undefined when it has none (or a malformed one). */
+function sha256DigestOf(targets: { get(name: string): FileMeta | undefined }, name: string): string | undefined {
+  let b64: string | undefined;
+  try {
+    b64 = targets.get(name)?.hashes.get('sha256');
+  } catch (err) {
+    if (err instanceof DeserializationError) return undefined; // a malformed entry signs nothing
+    throw err;
+  }
+  const hash = b64 === undefined ? undefined : Buffer.from(b64, 'base64');
+  return hash?.length === 32 ? `sha256:${hash.toString('hex')}` : undefined;
 }

@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap';
 import { Redis } from 'ioredis';
 import { openRedis, RedisResultCache, RedisTrustStore } from '../../src/cache/redis.js';
-import { MemoryResultCache, type ResultCache } from '../../src/cache/results.js';
+import { MAX_PARENT_HINTS, MemoryResultCache, type ResultCache } from '../../src/cache/results.js';
 import { MemoryTrustStore, type TrustStore } from '../../src/cache/trust-store.js';
 import { DirectoryTrustStore } from '../../src/cache/directory-store.js';
 import { join } from 'node:path';
@@ -60,18 +60,6 @@ async function contract(t: Test, make: () => Promise<Stores>) {
     t.same(await trust.getMetadata(gun, 'timestamp'), Buffer.from('v7'));
   });
 
-  await t.test('tag results expire with their TTL', async (t) => {
-    const { results } = await make();
-    const r = { digest: 'sha256:' + 'a'.repeat(64), length: 10, role: 'targets', signers: ['k'], expires: Date.now() + 60_000, verifiedAt: Date.now() };
-    await results.putTag('docker.io/x|targets|v1', r, 150);
-    t.same(await results.getTag('docker.io/x|targets|v1'), r);
-    await sleep(250);
-    t.equal(await results.getTag('docker.io/x|targets|v1'), undefined);
-    await results.putTag('docker.io/x|targets|v2', r, 60_000);
-    await results.deleteTag('docker.io/x|targets|v2');
-    t.equal(await results.getTag('docker.io/x|targets|v2'), undefined);
-  });
-
   await t.test('manifests by digest keep exact bytes and type', async (t) => {
     const { results } = await make();
     const m = { mediaType: 'application/vnd.oci.image.index.v1+json', body: Buffer.from('{"manifests":[]}\n\u00e9') };
@@ -80,19 +68,24 @@ async function contract(t: Test, make: () => Promise<Stores>) {
     t.equal(await results.getManifest('sha256:' + 'c'.repeat(64)), undefined);
   });
 
-  await t.test('children are admitted per GUN until their parent trust expires', async (t) => {
+  await t.test('parent hints are kept per GUN until their parent trust expires', async (t) => {
     const { results } = await make();
-    const c1 = 'sha256:' + '1'.repeat(64);
-    await results.addChildren('docker.io/p', [c1], 150);
-    t.ok(await results.isChild('docker.io/p', c1));
-    t.notOk(await results.isChild('docker.io/other', c1), 'not for another repository');
-    await results.addChildren('docker.io/p', [c1], 60_000); // a longer-lived parent extends it
+    const [p1, p2, c1, c2] = ['p1', 'p2', 'c1', 'c2'].map((x) => 'sha256:' + x.padEnd(64, x.slice(-1)));
+    await results.addParentHint('docker.io/p', p1 as string, [c1 as string, c2 as string], 150);
+    t.same(await results.parentHints('docker.io/p', c1 as string), [p1]);
+    t.same(await results.parentHints('docker.io/other', c1 as string), [], 'not for another repository');
+    await results.addParentHint('docker.io/p', p1 as string, [c1 as string], 60_000); // a longer-lived parent extends it
+    await results.addParentHint('docker.io/p', p2 as string, [c1 as string], 60_000);
     await sleep(250);
-    t.ok(await results.isChild('docker.io/p', c1));
-    const c2 = 'sha256:' + '2'.repeat(64);
-    await results.addChildren('docker.io/p', [c2], 100);
-    await sleep(200);
-    t.notOk(await results.isChild('docker.io/p', c2), 'expired');
+    t.same((await results.parentHints('docker.io/p', c1 as string)).sort(), [p1, p2].sort());
+    t.same(await results.parentHints('docker.io/p', c2 as string), [], 'expired');
+  });
+
+  await t.test('parent hints per child are bounded', async (t) => {
+    const { results } = await make();
+    const child = 'sha256:' + 'c'.repeat(64);
+    for (let i = 0; i < MAX_PARENT_HINTS + 5; i++) await results.addParentHint('docker.io/many', 'sha256:' + String(i).padStart(64, '0'), [child], 60_000);
+    t.ok((await results.parentHints('docker.io/many', child)).length <= MAX_PARENT_HINTS);
   });
 }
 

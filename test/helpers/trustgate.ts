@@ -4,9 +4,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { pino } from 'pino';
-import { storesFor } from '../../src/commands/serve.js';
+import { openStores } from '../../src/cache/stores.js';
 import { parseConfig } from '../../src/config/config.js';
 import { buildApp, type TrustgateApp } from '../../src/server/app.js';
+import { buildServices } from '../../src/server/services.js';
 import { freePort, portOpen, startDaemon, waitFor, type Daemon } from './process.js';
 
 export interface UpstreamSpec {
@@ -71,15 +72,8 @@ export async function startInProcess(dir: string, spec: TrustgateSpec, opts: InP
   const config = await parseConfig(doc, { env: { ...process.env, ...spec.env }, baseDir: dir });
   const lines = o.logLines;
   const logger = lines ? pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }) : undefined;
-  const stores = await storesFor(config, logger);
-  const app = await buildApp({
-    config,
-    trustStore: stores.trustStore,
-    results: stores.results,
-    logger: logger ?? false,
-    ...(o.clock ? { clock: o.clock } : {}),
-    ...(stores.health ? { redisHealth: stores.health } : {}),
-  });
+  const stores = await openStores(config, logger);
+  const app = await buildApp(buildServices(config, { stores, logger, clock: o.clock }));
   await app.app.listen({ host: '127.0.0.1', port });
   return {
     url: `${spec.tls ? 'https' : 'http'}://127.0.0.1:${port}`,

@@ -10,6 +10,7 @@ import { MemoryResultCache } from '../../src/cache/results.js';
 import { MemoryTrustStore } from '../../src/cache/trust-store.js';
 import { parseConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/server/app.js';
+import { buildServices } from '../../src/server/services.js';
 import { RepoSimulator } from '../helpers/simulator.js';
 
 t.test('one refresh and one manifest fetch for 1,000 concurrent cold pulls of two tags', async (t) => {
@@ -37,7 +38,7 @@ t.test('one refresh and one manifest fetch for 1,000 concurrent cold pulls of tw
   const registryUrl = `http://127.0.0.1:${(registry.address() as AddressInfo).port}`;
 
   const config = await parseConfig({ upstreams: [{ name: 'docker.io', registry: registryUrl, notary: notaryUrl, default: true }] }, { env: {}, baseDir: '/' });
-  const tg = await buildApp({ config, trustStore: new MemoryTrustStore(), results: new MemoryResultCache() });
+  const tg = await buildApp(buildServices(config, { stores: { trustStore: new MemoryTrustStore(), results: new MemoryResultCache(), close: async () => {} } }));
   t.teardown(() => tg.close());
 
   sim.requests.length = 0;
@@ -51,5 +52,5 @@ t.test('one refresh and one manifest fetch for 1,000 concurrent cold pulls of tw
     'one Notary fetch sequence',
   );
   t.equal(manifestFetches, 1, 'one manifest fetch');
-  t.ok(tg.trust.refreshes.joined >= 1, 'the two tags joined one refresh of the repository');
+  t.ok(tg.services.notarySource.refreshes.joined >= 1, 'the two tags joined one refresh of the repository');
 });

@@ -10,6 +10,7 @@ import { MemoryResultCache } from '../../src/cache/results.js';
 import { MemoryTrustStore } from '../../src/cache/trust-store.js';
 import { parseConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/server/app.js';
+import { buildServices } from '../../src/server/services.js';
 import { RepoSimulator, sha256Hex } from '../helpers/simulator.js';
 import { updaterFor } from '../helpers/trust.js';
 
@@ -51,13 +52,13 @@ async function offlineApp(t: Test, opts: { store: MemoryTrustStore; maxStaleness
     { env: {}, baseDir: '/' },
   );
   const lines = opts.lines;
-  const tg = await buildApp({
-    config,
-    trustStore: opts.store,
-    results: new MemoryResultCache(),
-    clock: () => Date.now() + (opts.days ?? 0) * DAY,
-    ...(lines ? { logger: pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }) } : {}),
-  });
+  const tg = await buildApp(
+    buildServices(config, {
+      stores: { trustStore: opts.store, results: new MemoryResultCache(), close: async () => {} },
+      clock: () => Date.now() + (opts.days ?? 0) * DAY,
+      ...(lines ? { logger: pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }) } : {}),
+    }),
+  );
   t.teardown(() => tg.close());
   return { tg, reg };
 }

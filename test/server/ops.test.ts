@@ -8,6 +8,7 @@ import { MemoryResultCache } from '../../src/cache/results.js';
 import { MemoryTrustStore } from '../../src/cache/trust-store.js';
 import { parseConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/server/app.js';
+import { buildServices } from '../../src/server/services.js';
 import { freePort } from '../helpers/process.js';
 import { RepoSimulator } from '../helpers/simulator.js';
 
@@ -35,15 +36,15 @@ t.test('health, readiness and metrics', async (t) => {
   });
   const config = await parseConfig({ upstreams: [{ name: 'docker.io', registry, notary, default: true }] }, { env: {}, baseDir: '/' });
   let storeOk = true;
-  const tg = await buildApp({
-    config,
+  const stores = {
     trustStore: new MemoryTrustStore(),
     results: new MemoryResultCache(),
-    storeCheck: async () => {
+    check: async () => {
       if (!storeOk) throw new Error('redis down');
     },
-    readinessCacheMs: 0,
-  });
+    close: async () => {},
+  };
+  const tg = await buildApp(buildServices(config, { stores }), { readinessCacheMs: 0 });
   t.teardown(() => tg.close());
 
   t.same((await tg.app.inject('/healthz')).json(), { status: 'ok' });
@@ -87,7 +88,7 @@ t.test('an unreachable upstream makes trustgate not ready', async (t) => {
     { upstreams: [{ name: 'docker.io', registry: `http://127.0.0.1:${closed}`, notary: `http://127.0.0.1:${closed}`, default: true }] },
     { env: {}, baseDir: '/' },
   );
-  const tg = await buildApp({ config, trustStore: new MemoryTrustStore(), results: new MemoryResultCache() });
+  const tg = await buildApp(buildServices(config, { stores: { trustStore: new MemoryTrustStore(), results: new MemoryResultCache(), close: async () => {} } }));
   t.teardown(() => tg.close());
   const r = await tg.app.inject('/readyz');
   t.equal(r.statusCode, 503);

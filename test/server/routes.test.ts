@@ -6,6 +6,7 @@ import { MemoryResultCache } from '../../src/cache/results.js';
 import { MemoryTrustStore } from '../../src/cache/trust-store.js';
 import { parseConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/server/app.js';
+import { buildServices } from '../../src/server/services.js';
 import { parsePath } from '../../src/server/routes.js';
 
 async function app() {
@@ -20,7 +21,7 @@ async function app() {
     },
     { env: {}, baseDir: '/' },
   );
-  const tg = await buildApp({ config, trustStore: new MemoryTrustStore(), results: new MemoryResultCache() });
+  const tg = await buildApp(buildServices(config, { stores: { trustStore: new MemoryTrustStore(), results: new MemoryResultCache(), close: async () => {} } }));
   return tg;
 }
 

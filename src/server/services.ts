@@ -1,0 +1,153 @@
+// The composition root: every service trustgate runs on is built here, once, from the configuration
+// (distribution registry/handlers/app.go NewApp). `serve`, `warm`, `check` and `trust export/import`
+// take what they need from it, so a setting added to the configuration reaches every command.
+
+import { pino, type Logger } from 'pino';
+import type { Stores } from '../cache/stores.js';
+import type { Config } from '../config/config.js';
+import { blobDispatchers, type BlobDispatchers } from '../http/blob-dispatchers.js';
+import { buildNotaryClients, type NotaryClients } from '../notary/clients.js';
+import { NotaryTrustSource } from '../notary/source.js';
+import type { UpdaterEvent } from '../notary/updater.js';
+import { Policy } from '../policy/policy.js';
+import { BlobService } from '../pull/blobs.js';
+import { ManifestService } from '../pull/manifests.js';
+import { TagService } from '../pull/tags.js';
+import { Targets } from '../pull/targets.js';
+import { TrustFileService } from '../notary/read-api.js';
+import type { PullTarget } from '../pull/target.js';
+import type { TrustExpiry, TrustSource } from '../pull/trust-source.js';
+import { RegistryUpstream } from '../registry/upstream.js';
+import { Metrics } from './metrics.js';
+import { DecisionLog } from './status.js';
+
+export interface ServiceDeps {
+  readonly stores: Stores;
+  /** Where service events go (refresh failures, rotations); silent when absent. */
+  readonly logger?: Logger | undefined;
+  /** The reference clock (epoch ms) for trust decisions; tests move it. */
+  readonly clock?: (() => number) | undefined;
+}
+
+export interface Services {
+  readonly config: Config;
+  readonly stores: Stores;
+  readonly logger: Logger;
+  readonly policy: Policy;
+  readonly targets: Targets;
+  readonly upstreams: ReadonlyMap<string, RegistryUpstream>;
+  readonly notary: NotaryClients;
+  readonly notarySource: NotaryTrustSource;
+  readonly trustFor: (target: PullTarget) => TrustSource;
+  /** Every repository whose verified trust data this process holds, from every trust source. */
+  expiries(): Iterable<TrustExpiry>;
+  readonly manifests: ManifestService;
+  readonly blobs: BlobService;
+  readonly blobDispatchers: BlobDispatchers;
+  readonly tags: TagService;
+  readonly trustFiles: TrustFileService;
+  readonly metrics: Metrics;
+  /** The last decision per policy rule (the status view). */
+  readonly decisions: DecisionLog;
+  /** Forget every verified answer held in process (SIGHUP, an import): the next pull verifies again. */
+  invalidate(): void;
+  /** Close upstream connections (the stores belong to whoever opened them). */
+  close(): Promise<void>;
+}
+
+export function buildServices(config: Config, deps: ServiceDeps): Services {
+  const logger = deps.logger ?? pino({ enabled: false });
+  const clock = deps.clock;
+  const { stores } = deps;
+  let metrics: Metrics | undefined;
+  const observe = (upstream: string, service: string) => (seconds: number, outcome: string) =>
+    metrics?.upstreamLatency.observe({ upstream, service, outcome }, seconds);
+
+  const policy = new Policy(config.policy, config.trust.tofu);
+  const upstreams = registryUpstreams(config, observe);
+  const defaultName = config.upstreams.find((u) => u.default)?.name;
+  const targets = new Targets(upstreams, defaultName ? upstreams.get(defaultName) : undefined, policy);
+  const notary = buildNotaryClients(config, {
+    store: stores.trustStore,
+    policy,
+    clock,
+    observe: (name) => observe(name, 'notary'),
+    onEvent: (e) => logger.info({ event: e.type, gun: e.gun, ...eventDetail(e) }, `trust: ${e.type}`),
+  });
+  const notarySource = new NotaryTrustSource({
+    updaterFor: notary.updaterFor,
+    refreshIntervalMs: config.trust.refreshIntervalMs,
+    ...(clock ? { clock } : {}),
+    onBackgroundError: (gun, err) => logger.warn({ gun, err: err instanceof Error ? err.message : String(err) }, 'background trust refresh failed'),
+    onRefresh: (upstream, _gun, ok) => metrics?.refreshes.inc({ upstream, result: ok ? 'ok' : 'failed' }),
+  });
+  const trustFor = (_target: PullTarget): TrustSource => notarySource;
+  const manifests = new ManifestService({
+    trustFor,
+    results: stores.results,
+    maxBytes: config.limits.manifestMaxBytes,
+    refreshIntervalMs: config.trust.refreshIntervalMs,
+    ...(clock ? { clock } : {}),
+  });
+  metrics = new Metrics(
+    {
+      trustExpiries: () => notarySource.expiries(),
+      singleFlightJoined: () => ({ ...notarySource.joined(), manifest_fetch: manifests.fetches.joined }),
+      ...(stores.health ? { redis: stores.health } : {}),
+    },
+    clock,
+  );
+  const dispatchers = blobDispatchers(config);
+  return {
+    config,
+    stores,
+    logger,
+    policy,
+    targets,
+    upstreams,
+    notary,
+    notarySource,
+    trustFor,
+    expiries: () => notarySource.expiries(),
+    manifests,
+    blobs: new BlobService(dispatchers.direct),
+    blobDispatchers: dispatchers,
+    tags: new TagService(trustFor),
+    trustFiles: new TrustFileService(stores.trustStore, policy),
+    metrics,
+    decisions: new DecisionLog(clock),
+    invalidate: () => {
+      notarySource.invalidate();
+      manifests.invalidate();
+    },
+    close: async () => {
+      await Promise.allSettled([
+        ...[...upstreams.values()].map((u) => u.close()),
+        notary.close(),
+        dispatchers.follow.close(),
+        dispatchers.direct.close(),
+      ]);
+    },
+  };
+}
+
+function registryUpstreams(config: Config, observe: (upstream: string, service: string) => (s: number, outcome: string) => void): Map<string, RegistryUpstream> {
+  const t = config.timeouts;
+  const out = new Map<string, RegistryUpstream>();
+  for (const u of config.upstreams) {
+    const timeouts = { connectTimeoutMs: t.connectMs, headersTimeoutMs: t.headersMs, bodyIdleTimeoutMs: t.bodyIdleMs };
+    out.set(u.name, new RegistryUpstream(u, { ...timeouts, totalTimeoutMs: t.headersMs + t.bodyIdleMs, observe: observe(u.name, 'registry') }));
+  }
+  return out;
+}
+
+function eventDetail(e: UpdaterEvent): Record<string, unknown> {
+  switch (e.type) {
+    case 'root-rotated':
+      return { from: e.from, to: e.to };
+    case 'delegation-skipped':
+      return { role: e.role, reason: e.cause.code };
+    default:
+      return { reason: e.cause.code, detail: e.cause.message };
+  }
+}
