@@ -242,6 +242,11 @@ export class ConfigError extends TrustgateError {
   readonly code = 'CONFIG_INVALID' as const;
 }
 
+/** A command was given an argument it cannot use (a malformed image reference, a digest for a tag). */
+export class UsageError extends TrustgateError {
+  readonly code = 'USAGE' as const;
+}
+
 /** A trust store directory others could write, or a symlink or foreign entry inside it. */
 export class UnsafeStoreError extends ConfigError {}
 

@@ -1,89 +1,67 @@
-// One progress line for long commands (`trust export --images`, `trust import`): repositories,
-// blobs or files, bytes and rate, redrawn in place on stderr. Only when both stdout and stderr are
-// terminals: in scripts, pipes and logs the commands print their result lines and nothing else.
+// Progress of long commands on a terminal: one line, redrawn in place at most ten times a second —
+// items done of the total, bytes and rate, what is being worked on. Nothing at all when the stream
+// is not a terminal, so scripts and logs see only the command's own output.
 
-import type { Progress } from '../bundle/progress.js';
-
-export interface ProgressLine extends Progress {
-  /** Take the line off the screen (before a result line is printed, and at the end). */
-  clear(): void;
-}
-
-export interface Terminal {
+export interface ProgressStream {
   readonly isTTY?: boolean;
   readonly columns?: number;
   write(text: string): unknown;
 }
 
-export interface ProgressOptions {
-  /** What one item is: "blobs", "files". */
-  readonly items: string;
-  readonly stderr?: Terminal;
-  readonly stdout?: { readonly isTTY?: boolean };
-  /** Monotonic milliseconds. */
-  readonly clock?: () => number;
-  /** Least time between redraws. */
-  readonly intervalMs?: number;
+export interface Progress {
+  /** `done` items of `total` finished; `current` is being worked on; `bytes` so far, if counted. */
+  update(state: { done: number; current?: string; bytes?: number }): void;
+  /** Print a line of the command's own output without tearing the progress line. */
+  line(write: () => void): void;
+  /** Remove the progress line. */
+  finish(): void;
 }
 
-const CLEAR = '\r\x1b[2K';
+const QUIET: Progress = { update: () => {}, line: (write) => write(), finish: () => {} };
+const REDRAW_MS = 100;
 
-function mib(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(1)} MiB`;
-}
-
-interface State {
-  gun: string;
-  index: number;
-  total: number;
-  items: number;
-  bytes: number;
-  /** When the first bytes moved (-1: not yet). */
-  started: number;
-}
-
-function describe(s: State, items: string, now: number): string {
-  const seconds = s.started < 0 ? 0 : (now - s.started) / 1000;
-  const rate = seconds > 0 ? `${mib(s.bytes / seconds)}/s` : '–';
-  return `${s.index}/${s.total} repositories · ${s.items} ${items} · ${mib(s.bytes)} · ${rate} · ${s.gun}`;
-}
-
-/** A progress line on the terminal, or one that draws nothing when the output is not a terminal. */
-export function progressLine(opts: ProgressOptions): ProgressLine {
-  const err = opts.stderr ?? process.stderr;
-  const out = opts.stdout ?? process.stdout;
-  const quiet = !err.isTTY || !out.isTTY || process.env.TERM === 'dumb';
-  const clock = opts.clock ?? (() => performance.now());
-  const interval = opts.intervalMs ?? 100;
-  const state = { gun: '', index: 0, total: 0, items: 0, bytes: 0, started: -1, drawnAt: -Infinity, shown: false };
-
-  const draw = (force: boolean) => {
-    if (quiet) return;
-    const now = clock();
-    if (!force && now - state.drawnAt < interval) return;
-    state.drawnAt = now;
-    const width = err.columns || 80; // a pseudo-terminal may report 0 columns
-    err.write(CLEAR + describe(state, opts.items, now).slice(0, Math.max(10, width - 1)));
-    state.shown = true;
+/** A progress line for `total` `unit` on `stream` when it is a terminal; otherwise silent. */
+export function progressOn(stream: ProgressStream | undefined, unit: string, total: number, clock: () => number = Date.now): Progress {
+  if (!stream?.isTTY) return QUIET;
+  const started = clock();
+  let shown = false;
+  let lastDraw = -Infinity;
+  let last: { done: number; current?: string; bytes?: number } = { done: 0 };
+  const draw = () => {
+    const seconds = Math.max((clock() - started) / 1000, 0.001);
+    const parts = [`${last.done}/${total} ${unit}`];
+    if (last.bytes !== undefined) parts.push(`${formatBytes(last.bytes)}, ${formatBytes(last.bytes / seconds)}/s`);
+    else parts.push(`${(last.done / seconds).toFixed(1)}/s`);
+    if (last.current) parts.push(last.current);
+    const text = parts.join(' · ').slice(0, Math.max((stream.columns ?? 80) - 1, 20));
+    stream.write(`\r${text}\x1b[K`);
+    shown = true;
+    lastDraw = clock();
+  };
+  const clear = () => {
+    if (shown) stream.write('\r\x1b[K');
+    shown = false;
   };
   return {
-    repository(gun, index, total) {
-      Object.assign(state, { gun, index, total, started: state.started < 0 ? clock() : state.started });
-      draw(true);
+    update(state) {
+      last = { ...last, ...state };
+      if (clock() - lastDraw >= REDRAW_MS || last.done === total) draw();
     },
-    bytes(n) {
-      state.bytes += n;
-      draw(false);
+    line(write) {
+      clear();
+      write();
+      if (last.done < total) draw();
     },
-    item() {
-      state.items++;
-      draw(false);
-    },
-    clear() {
-      if (!state.shown) return;
-      err.write(CLEAR);
-      state.shown = false;
-      state.drawnAt = -Infinity;
-    },
+    finish: clear,
   };
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
 }

@@ -12,7 +12,8 @@ import type { TrustStore } from '../cache/trust-store.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { ConfigError, TrustgateError } from '../errors.js';
 import type { Output } from './check.js';
-import { progressLine, type ProgressLine } from './progress.js';
+import type { Progress as WorkProgress } from '../bundle/progress.js';
+import { progressOn, type Progress, type ProgressStream } from './progress.js';
 
 export interface ExportOptions {
   readonly out: string;
@@ -25,27 +26,65 @@ export interface ExportOptions {
   readonly registry?: string;
 }
 
-/** Output, and the progress line (default: on stderr when stdout and stderr are terminals). */
+/** Output, and where a progress line goes (default: stderr, when stdout and stderr are terminals). */
 export interface TrustOutput extends Output {
-  readonly progress?: ProgressLine;
+  readonly progress?: ProgressStream;
+}
+
+interface ProgressLine extends WorkProgress {
+  /** Print a result line without tearing the progress line. */
+  line(write: () => void): void;
+  /** Take the line away; `completed`: show every repository done first. */
+  finish(completed?: boolean): void;
+}
+
+/** The use cases' progress (repositories, items, bytes) as the one progress line of long commands. */
+function progressLine(io: TrustOutput, items: string): ProgressLine {
+  const stream = io.progress ?? (process.stdout.isTTY ? process.stderr : undefined);
+  let line: Progress | undefined;
+  let finished = false;
+  const state = { done: 0, total: 0, gun: '', items: 0, bytes: 0 };
+  const update = () => line?.update({ done: state.done, current: `${state.items} ${items} · ${state.gun}`, bytes: state.bytes });
+  return {
+    repository(gun, index, total) {
+      line ??= progressOn(stream, 'repositories', total);
+      Object.assign(state, { gun, done: index - 1, total });
+      update();
+    },
+    bytes(n) {
+      state.bytes += n;
+      update();
+    },
+    item() {
+      state.items++;
+      update();
+    },
+    line: (write) => (line && !finished ? line.line(write) : write()),
+    finish: (completed = false) => {
+      if (completed && !finished) {
+        state.done = state.total;
+        update();
+      }
+      finished = true;
+      line?.finish();
+    },
+  };
 }
 
 export async function runExport(refs: readonly string[], opts: ExportOptions, io: TrustOutput): Promise<number> {
-  const progress = io.progress ?? progressLine({ items: 'blobs' });
-  const say = (line: string) => {
-    progress.clear();
-    io.out(line);
-  };
+  const progress = progressLine(io, 'blobs');
+  const say = (line: string) => progress.line(() => io.out(line));
   try {
     const config = await loadConfig(opts.config); // the embedded defaults without a file
     const ca = opts.ca ? await readFile(opts.ca, 'utf8') : undefined;
     const request = { out: opts.out, config, notary: opts.notary, ca, images: opts.images, registry: opts.registry };
     const r = await exportBundle(refs, request, { report: (report) => say(describe(report)), progress: opts.images ? progress : undefined });
     const what = r.images > 0 ? `, ${r.images} image(s)` : '';
+    progress.finish(true);
     say(`wrote ${r.kind === 'tar' ? 'bundle' : 'bundle directory'} ${opts.out} (${r.repositories} repositories, ${r.trustFiles} trust files${what})`);
     return 0;
   } catch (err) {
-    progress.clear();
+    progress.finish();
     return failed(io, 'export', err);
   }
 }
@@ -91,7 +130,7 @@ async function openTarget(config: Config, io: Output): Promise<Target> {
 }
 
 export async function runImport(source: string, opts: { config?: string }, io: TrustOutput): Promise<number> {
-  const progress = io.progress ?? progressLine({ items: 'files' });
+  const progress = progressLine(io, 'files');
   let target: Target | undefined;
   try {
     const config = await loadConfig(opts.config);
@@ -100,12 +139,13 @@ export async function runImport(source: string, opts: { config?: string }, io: T
     let result: ImportResult;
     try {
       result = await importBundle(bundle, { config, store: target.store }, { progress });
+      progress.finish(true);
     } finally {
-      progress.clear();
+      progress.finish();
     }
     return report(result, target.where, io);
   } catch (err) {
-    progress.clear();
+    progress.finish();
     const code = failed(io, 'import', err);
     if (target && !isAtomicStore(target.store)) {
       io.err(`repositories are written to ${target.where} one after another: some may have been written (all verified data; pulls fail closed on a partial set) — fix the cause and import again`);
