@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
-// trustgate command line: `serve`, `check`, `warm`, `trust export|import`, `healthcheck`.
+// trustgate command line: `serve`, `check`, `status`, `warm`, `trust export|import`, `healthcheck`.
 // Exit status: 0 success; 1 the answer is no (not signed, not healthy, a repository failed);
 // 2 the command could not be carried out (bad arguments or configuration, unreachable servers).
 import { readFileSync } from 'node:fs';
@@ -85,6 +85,18 @@ program
       process.stderr.write(`unhealthy: nothing answers at ${url} (${why}): is trustgate running there? (--url or TRUSTGATE_LISTEN)\n`);
       process.exitCode = 1;
     }
+  });
+
+program
+  .command('status')
+  .description("what a running trustgate last decided per policy rule, and each repository's trust expiry")
+  .option('-c, --config <file>', 'the configuration the server runs with (for its address); default: $TRUSTGATE_CONFIG')
+  .option('--url <url>', 'the server (default: the configuration\'s listen address)')
+  .option('--ca <file>', 'CA certificate (PEM) for a listener with TLS')
+  .addOption(new Option('--json', 'print the server\'s answer as JSON'))
+  .action(async (opts: { config?: string; url?: string; ca?: string; json?: boolean }) => {
+    const { runStatus } = await import('./commands/status.js');
+    process.exitCode = await runStatus({ ...opts, config: opts.config ?? (process.env.TRUSTGATE_CONFIG || undefined) }, stdio);
   });
 
 program
