@@ -6,6 +6,7 @@
 
 import type { Config, UpstreamConfig } from '../config/config.js';
 import { ConfigError } from '../errors.js';
+import { defaultNotaryUrl } from '../notary/remote.js';
 import { DOCKER_HUB, gunOf, parseImageReference } from '../registry/reference.js';
 
 export interface ExportSourceOptions {
@@ -27,11 +28,6 @@ export interface ExportSource {
   readonly registry: string;
   readonly repository: string;
   readonly tags: string[];
-}
-
-/** Docker's default trust server: notary.docker.io for Docker Hub, else https://<registry>. */
-function defaultNotaryUrl(registry: string): string {
-  return registry === DOCKER_HUB ? 'https://notary.docker.io' : `https://${registry}`;
 }
 
 /** The registry API URL for a registry host: Docker Hub's is registry-1.docker.io. */

@@ -9,6 +9,7 @@ import { MemoryTrustStore } from '../cache/trust-store.js';
 import { parseConfig } from '../config/config.js';
 import { ConfigError, NotSignedError, RepositoryError, TransportError, TrustgateError, UsageError } from '../errors.js';
 import { buildNotaryClients } from '../notary/clients.js';
+import { defaultNotaryUrl } from '../notary/remote.js';
 import { Policy } from '../policy/policy.js';
 import { DOCKER_HUB, gunOf, parseImageReference, type ImageReference } from '../registry/reference.js';
 
@@ -24,11 +25,6 @@ export interface CheckOptions {
 export interface Output {
   out(line: string): void;
   err(line: string): void;
-}
-
-/** Docker's default trust server: notary.docker.io for Docker Hub, else https://<registry>. */
-export function defaultNotaryUrl(registry: string): string {
-  return registry === DOCKER_HUB ? 'https://notary.docker.io' : `https://${registry}`;
 }
 
 const USER_ENV = 'TRUSTGATE_CHECK_NOTARY_USER';

@@ -33,7 +33,7 @@ export function progressOn(stream: ProgressStream | undefined, unit: string, tot
     if (last.bytes !== undefined) parts.push(`${formatBytes(last.bytes)}, ${formatBytes(last.bytes / seconds)}/s`);
     else parts.push(`${(last.done / seconds).toFixed(1)}/s`);
     if (last.current) parts.push(last.current);
-    const text = parts.join(' · ').slice(0, Math.max((stream.columns ?? 80) - 1, 20));
+    const text = parts.join(' · ').slice(0, Math.max((stream.columns || 80) - 1, 20));
     stream.write(`\r${text}\x1b[K`);
     shown = true;
     lastDraw = clock();
