@@ -11,7 +11,7 @@ import { ConfigError, NotSignedError, RepositoryError, TransportError, Trustgate
 import { buildNotaryClients } from '../notary/clients.js';
 import { defaultNotaryUrl } from '../notary/remote.js';
 import { Policy } from '../policy/policy.js';
-import { DOCKER_HUB, gunOf, parseImageReference, type ImageReference } from '../registry/reference.js';
+import { gunOf, parseImageReference, type ImageReference } from '../registry/reference.js';
 
 export interface CheckOptions {
   readonly notary?: string;
