@@ -1,15 +1,15 @@
 // The demo: a local registry and notary-server on loopback, one signed and one unsigned image,
 // trustgate in front — the signed pull is served, the unsigned one refused with the reason.
-// Ctrl-C stops everything and removes the demo's files. TRUSTGATE_DEMO_ONCE=1: stop after showing.
+// Ctrl-C (or SIGTERM, or closing the terminal) stops everything and removes the demo's files.
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { buildLayouts, manifestOf, push } from '../test/helpers/images.js';
 import { NotaryCli, startNotaryServer } from '../test/helpers/notary.js';
 import { startRegistry } from '../test/helpers/peers.js';
-import { run, tempDir } from '../test/helpers/process.js';
-import { configDoc, startProcess } from '../test/helpers/trustgate.js';
+import { freePort, handleSignalsElsewhere, run, tempDir, waitFor } from '../test/helpers/process.js';
+import { configDoc, startWithConfig, type TrustgateSpec } from '../test/helpers/trustgate.js';
 
 const tty = process.stdout.isTTY;
 const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
@@ -58,11 +58,15 @@ async function main(): Promise<void> {
     await cli.init('docker.io/library/demo');
     await cli.sign('docker.io/library/demo', 'signed', images.signed);
   });
-  const spec = { upstreams: [{ name: 'docker.io', registry: registry.url, notary: notary.url, ca: notary.caPath, default: true }] };
-  const tg = await step('starting trustgate in front of them', () => startProcess(dir.path, spec));
-  stops.push(tg.stop);
+  const spec: TrustgateSpec = { upstreams: [{ name: 'docker.io', registry: registry.url, notary: notary.url, ca: notary.caPath, default: true }] };
   const configPath = join(dir.path, 'trustgate.yaml');
-  writeFileSync(configPath, stringify(configDoc(spec, tg.port)));
+  const tg = await step('starting trustgate in front of them', async () => {
+    const port = await freePort();
+    // log level info: one audit line per manifest decision
+    writeFileSync(configPath, stringify({ ...configDoc(spec, port), log: { level: 'info' } }));
+    return startWithConfig(dir.path, configPath, port, { ...process.env, TRUSTGATE_LOG_FORMAT: 'json' });
+  });
+  stops.push(tg.stop);
   const at = tg.url.replace('http://', '');
 
   console.log(bold('\n1. pulling the signed image through trustgate'));
@@ -80,32 +84,51 @@ async function main(): Promise<void> {
   const envelope = await (await fetch(`${tg.url}/v2/library/demo/manifests/unsigned`)).text();
   console.log(`   the registry error trustgate returned: ${envelope}`);
 
+  console.log(bold('\n3. the audit lines trustgate logged for these decisions'));
+  for (const line of await auditLines(tg.daemon.logPath, 3)) console.log(`   ${line}`);
+
   console.log(bold('\nTry next (while this runs):'));
   console.log(`   curl -s http://${at}/v2/library/demo/tags/list                 # only signed tags are listed`);
   console.log(`   curl -s http://${at}/metrics | grep trustgate_manifest          # decisions by reason`);
-  console.log(`   node dist/cli.js check docker.io/library/demo:signed --notary ${notary.url} --ca ${notary.caPath}`);
+  console.log(`   npx trustgate check docker.io/library/demo:signed --notary ${notary.url} --ca ${notary.caPath}`);
   console.log(`   config used: ${configPath}`);
   console.log(`   logs (one audit line per decision): ${tg.daemon.logPath}`);
 }
 
-const once = process.env.TRUSTGATE_DEMO_ONCE === '1';
+/** The audit lines in trustgate's log (written in batches: wait until `count` are there). */
+async function auditLines(logPath: string, count: number): Promise<string[]> {
+  const read = () =>
+    readFileSync(logPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"audit":"manifest"'))
+      .map((l) => {
+        const a = JSON.parse(l) as Record<string, string | undefined>;
+        return [a.decision, `${a.repository}:${a.reference}`, a.digest ?? '', a.reason ?? ''].filter(Boolean).join('  ');
+      });
+  await waitFor('audit lines', async () => read().length >= count, 5_000).catch(() => undefined);
+  return read();
+}
+
+// The demo stops its children and removes its files itself; the helpers' reaper would exit first.
+handleSignalsElsewhere();
 let stopping = false;
 const stop = async (code: number) => {
-  if (stopping) return;
+  if (stopping) return; // Ctrl-C reaches this process more than once (terminal, npm)
   stopping = true;
   await cleanup();
+  if (code === 0) console.log(`demo stopped; ${dir.path} removed`);
   process.exit(code);
 };
-process.on('SIGINT', () => {
-  console.log('\nstopping the demo and removing its files…');
-  void stop(0);
-});
-process.on('SIGTERM', () => void stop(0));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (!stopping) console.log('\nstopping the demo and removing its files…');
+    void stop(0);
+  });
+}
 
 try {
   await main();
-  if (once) await stop(0);
-  else console.log(bold('\nThe demo keeps running; press Ctrl-C to stop it and clean up.'));
+  console.log(bold('\nThe demo keeps running; press Ctrl-C to stop it and clean up.'));
 } catch (err) {
   console.error(red(`\ndemo failed: ${err instanceof Error ? err.message : String(err)}`));
   await stop(1);

@@ -1,7 +1,10 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
-// trustgate command line: `serve`, `check`.
+// trustgate command line: `serve`, `check`, `status`, `warm`, `trust export|import`, `healthcheck`.
+// Exit status: 0 success; 1 the answer is no (not signed, not healthy, a repository failed);
+// 2 the command could not be carried out (bad arguments or configuration, unreachable servers).
+import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 
 // A proxy streaming 64 KiB chunks churns the young generation; a larger semi-space lets V8 scavenge
 // far less often (measured: blob throughput ~1.8x). The launchers (bin shebang, npm start, the
@@ -9,10 +12,16 @@ import { Command, Option } from 'commander';
 export const NODE_FLAGS = ['--max-semi-space-size=32'];
 setFlagsFromString(NODE_FLAGS.join(' '));
 
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('trustgate')
   .description('A Docker Registry v2 proxy that serves only manifests signed with Docker Content Trust')
-  .showHelpAfterError();
+  .version(version, '-V, --version')
+  .showHelpAfterError()
+  // usage errors exit 2, not commander's 1 (which `check` uses for "not signed"); set before the
+  // subcommands are added, which inherit it
+  .exitOverride();
 
 program
   .command('serve')
@@ -30,10 +39,7 @@ program
   .option('-c, --config <file>', 'configuration file; default: $TRUSTGATE_CONFIG')
   .action(async (refs: string[], opts: { config?: string }) => {
     const { runWarm } = await import('./commands/warm.js');
-    process.exitCode = await runWarm(refs, { config: opts.config ?? (process.env.TRUSTGATE_CONFIG || undefined) }, {
-      out: (l) => process.stdout.write(l + '\n'),
-      err: (l) => process.stderr.write(l + '\n'),
-    });
+    process.exitCode = await runWarm(refs, { config: opts.config ?? (process.env.TRUSTGATE_CONFIG || undefined) }, stdio, process.stderr);
   });
 
 const trust = program.command('trust').description('carry verified trust data across an air gap');
@@ -45,7 +51,7 @@ trust
   .option('-c, --config <file>', 'use this configuration (Notary URLs, CAs, credentials, pins); default: $TRUSTGATE_CONFIG')
   .option('--notary <url>', 'Notary server (default: from the configuration, else notary.docker.io / https://<registry>)')
   .option('--ca <file>', 'extra CA certificates (PEM) for the Notary server (and registry) TLS')
-  .option('--images', 'also export the signed images of the named tags (OCI image layouts under images/<GUN>/)')
+  .option('--images', 'also export the signed images of the named tags (containers dir: layout under images/<GUN>/_tags/<tag>/)')
   .option('--registry <url>', 'registry to export images from (default: from the configuration, else the registry itself)')
   .action(async (refs: string[], opts: { out: string; config?: string; notary?: string; ca?: string; images?: boolean; registry?: string }) => {
     const { runExport } = await import('./commands/trust.js');
@@ -83,10 +89,27 @@ program
     const url = opts.url ?? `http://127.0.0.1:${port}/healthz`;
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+      await res.body?.cancel();
+      if (!res.ok) process.stderr.write(`unhealthy: ${url} answered HTTP ${res.status}\n`);
       process.exitCode = res.ok ? 0 : 1;
-    } catch {
+    } catch (err) {
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+      const why = cause instanceof Error ? ((cause as { code?: string }).code ?? cause.message) : String(cause);
+      process.stderr.write(`unhealthy: nothing answers at ${url} (${why}): is trustgate running there? (--url or TRUSTGATE_LISTEN)\n`);
       process.exitCode = 1;
     }
+  });
+
+program
+  .command('status')
+  .description("what a running trustgate last decided per policy rule, and each repository's trust expiry")
+  .option('-c, --config <file>', 'the configuration the server runs with (for its address); default: $TRUSTGATE_CONFIG')
+  .option('--url <url>', 'the server (default: the configuration\'s listen address)')
+  .option('--ca <file>', 'CA certificate (PEM) for a listener with TLS')
+  .addOption(new Option('--json', 'print the server\'s answer as JSON'))
+  .action(async (opts: { config?: string; url?: string; ca?: string; json?: boolean }) => {
+    const { runStatus } = await import('./commands/status.js');
+    process.exitCode = await runStatus({ ...opts, config: opts.config ?? (process.env.TRUSTGATE_CONFIG || undefined) }, stdio);
   });
 
 program
@@ -122,6 +145,11 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    // commander has printed the usage error (or the help or version asked for)
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+    return;
+  }
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 2;
 });

@@ -294,6 +294,20 @@ export class ConfigError extends TrustgateError {
   readonly code = 'CONFIG_INVALID' as const;
 }
 
+/** A command was given an argument it cannot use (a malformed image reference, a digest for a tag). */
+export class UsageError extends TrustgateError {
+  readonly code = 'USAGE' as const;
+}
+
+/** A trust store directory others could write, or a symlink or foreign entry inside it. */
+export class UnsafeStoreError extends ConfigError {}
+
+/** A trust store directory whose index is missing or unreadable: its rollback floors are unknown. */
+export class StoreDamagedError extends ConfigError {}
+
+/** Another process holds a trust store directory's lock for longer than we wait. */
+export class StoreLockedError extends ConfigError {}
+
 /** Strip userinfo and query from a URL before it goes into a message or a log line. */
 export function redactUrl(url: string): string {
   try {

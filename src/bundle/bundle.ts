@@ -9,19 +9,21 @@
 // `_tuf` keeps a repository's files apart from nested repositories' (no repository name component
 // starts with `_`): `a/b`'s delegation `targets/root` and the root of repository `a/b/targets` differ.
 //
-//   images/<GUN>/<tag>/               with `--images`: each exported tag's image in the containers `dir:`
+//   images/<GUN>/_tags/<tag>/         with `--images`: each exported tag's image in the containers `dir:`
 //                                     layout, for `skopeo copy --all dir:… docker://…` on the far side
 //
-// As a single file it is a tar of that layout; as a directory, the layout itself. Integrity comes
-// from the signatures inside (`trust import` verifies everything again); the checksums catch damage.
+// As a single file it is a tar of that layout (tar.ts: members read exactly as GNU tar lists them;
+// only regular files are read, and of a name given twice the last, as extraction keeps); as a
+// directory, the layout itself. Integrity comes from the signatures inside (`trust import` verifies
+// everything again); the checksums catch damage.
 
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { isValidGun } from '../registry/reference.js';
-import { listTar, readTarFile, tarEnd, tarEntry, tarHeader, tarPad } from './tar.js';
+import { listTar, readTarFile, tarEnd, tarEntry, tarHeader, tarPad, type TarFile } from './tar.js';
 
 export const BUNDLE_FORMAT = 'trustgate-trust-bundle/v1';
 const MAX_FILE = 64 << 20;
@@ -91,27 +93,13 @@ export async function writeBundle(out: string, content: BundleContent): Promise<
     return 'dir';
   }
   await mkdir(dirname(out), { recursive: true });
-  const partial = `${out}.partial`;
-  const fh = await open(partial, 'w');
+  // a fresh name, created exclusively: never another file, nor through a symlink someone left there
+  const partial = `${out}.partial-${randomBytes(8).toString('hex')}`;
+  const fh = await open(partial, 'wx', 0o644);
   try {
     await fh.write(tarEntry('bundle.json', indexBytes));
     for (const [p, b] of files) await fh.write(tarEntry(p, b));
-    if (content.stagedImages) {
-      const root = join(content.stagedImages, 'images');
-      const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
-      for (const e of entries.filter((x) => x.isFile()).sort((a, b) => join(a.parentPath, a.name).localeCompare(join(b.parentPath, b.name)))) {
-        const path = join(e.parentPath, e.name);
-        const { size } = await stat(path);
-        await fh.write(tarHeader(`images/${relative(root, path)}`, size));
-        let written = 0;
-        for await (const chunk of createReadStream(path)) {
-          await fh.write(chunk as Buffer);
-          written += (chunk as Buffer).length;
-        }
-        if (written !== size) throw new BundleError(`${path} changed while it was written into the bundle`);
-        await fh.write(tarPad(size));
-      }
-    }
+    if (content.stagedImages) await streamImages(fh, join(content.stagedImages, 'images'));
     await fh.write(tarEnd());
   } catch (err) {
     await fh.close();
@@ -121,6 +109,45 @@ export async function writeBundle(out: string, content: BundleContent): Promise<
   await fh.close();
   await rename(partial, out);
   return 'tar';
+}
+
+/** Every file under `root` into the archive as images/…, streamed (blobs can be large). */
+async function streamImages(fh: FileHandle, root: string): Promise<void> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  const paths = entries.filter((x) => x.isFile()).map((e) => join(e.parentPath, e.name));
+  for (const path of paths.sort((a, b) => a.localeCompare(b))) {
+    const { size } = await stat(path);
+    await fh.write(tarHeader(`images/${relative(root, path)}`, size));
+    let written = 0;
+    for await (const chunk of createReadStream(path)) {
+      await fh.write(chunk as Buffer);
+      written += (chunk as Buffer).length;
+    }
+    if (written !== size) throw new BundleError(`${path} changed while it was written into the bundle`);
+    await fh.write(tarPad(size));
+  }
+}
+
+/** A file of a directory bundle: a regular file, never through a symlink at its own name. */
+async function readBundleFile(source: string, p: string): Promise<Buffer | undefined> {
+  let fh;
+  try {
+    fh = await open(join(source, p), constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new BundleError(`cannot read bundle file ${p}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const s = await fh.stat();
+    if (!s.isFile()) return undefined;
+    if (s.size > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
+    const b = await fh.readFile();
+    if (b.length > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
+    return b;
+  } finally {
+    await fh.close();
+  }
 }
 
 export interface Bundle {
@@ -137,54 +164,10 @@ export async function openBundle(source: string): Promise<Bundle> {
       throw new BundleError(`cannot read bundle ${source}`, { cause });
     },
   );
-  let readRaw: (path: string) => Promise<Buffer | undefined>;
-  if (isDir) {
-    readRaw = async (p) => {
-      try {
-        const s = await stat(join(source, p));
-        if (!s.isFile()) return undefined;
-        if (s.size > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
-        const b = await readFile(join(source, p));
-        if (b.length > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
-        return b;
-      } catch (err) {
-        if (err instanceof BundleError) throw err;
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-        throw new BundleError(`cannot read bundle file ${p}: ${(err as Error).message}`, { cause: err });
-      }
-    };
-  } else {
-    let entries;
-    try {
-      entries = new Map((await listTar(source)).map((f) => [f.name, f]));
-    } catch (cause) {
-      throw new BundleError(`${source} is not a readable bundle: ${(cause as Error).message}`, { cause });
-    }
-    readRaw = async (p) => {
-      const f = entries.get(p);
-      if (!f) return undefined;
-      if (f.size > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
-      return readTarFile(source, f);
-    };
-  }
+  const readRaw = isDir ? (p: string) => readBundleFile(source, p) : await tarReader(source);
   const indexBytes = await readRaw('bundle.json');
   if (!indexBytes) throw new BundleError(`${source} has no bundle.json: not a trust bundle`);
-  let index: BundleIndex;
-  try {
-    index = JSON.parse(indexBytes.toString('utf8')) as BundleIndex;
-  } catch (cause) {
-    throw new BundleError(`${source}: bundle.json is not JSON`, { cause });
-  }
-  if (typeof index !== 'object' || index === null || index.format !== BUNDLE_FORMAT || !Array.isArray(index.repositories) || typeof index.files !== 'object' || index.files === null) {
-    throw new BundleError(`${source}: not a ${BUNDLE_FORMAT} bundle`);
-  }
-  for (const r of index.repositories as unknown[]) {
-    const repo = r as Partial<BundleRepository> | null;
-    if (typeof repo?.gun !== 'string' || !isValidGun(repo.gun) || !Number.isSafeInteger(repo.rootVersion) || (repo.rootVersion as number) < 1) {
-      throw new BundleError(`${source}: bundle.json lists an invalid repository ${JSON.stringify(r)}`);
-    }
-  }
+  const index = parseIndex(indexBytes, source);
   return {
     index,
     async read(path) {
@@ -197,4 +180,39 @@ export async function openBundle(source: string): Promise<Bundle> {
       return b;
     },
   };
+}
+
+/** The regular files of a tar bundle, by name. */
+async function tarReader(source: string): Promise<(path: string) => Promise<Buffer | undefined>> {
+  let entries: Map<string, TarFile>;
+  try {
+    entries = new Map((await listTar(source)).filter((f) => f.type === 'file').map((f) => [f.name, f]));
+  } catch (cause) {
+    throw new BundleError(`${source} is not a readable bundle: ${(cause as Error).message}`, { cause });
+  }
+  return async (p) => {
+    const f = entries.get(p);
+    if (!f) return undefined;
+    if (f.size > MAX_FILE) throw new BundleError(`bundle file ${p} is too large`);
+    return readTarFile(source, f);
+  };
+}
+
+function parseIndex(bytes: Buffer, source: string): BundleIndex {
+  let index: BundleIndex;
+  try {
+    index = JSON.parse(bytes.toString('utf8')) as BundleIndex;
+  } catch (cause) {
+    throw new BundleError(`${source}: bundle.json is not JSON`, { cause });
+  }
+  if (typeof index !== 'object' || index === null || index.format !== BUNDLE_FORMAT || !Array.isArray(index.repositories) || typeof index.files !== 'object' || index.files === null) {
+    throw new BundleError(`${source}: not a ${BUNDLE_FORMAT} bundle`);
+  }
+  for (const r of index.repositories as unknown[]) {
+    const repo = r as Partial<BundleRepository> | null;
+    if (typeof repo?.gun !== 'string' || !isValidGun(repo.gun) || !Number.isSafeInteger(repo.rootVersion) || (repo.rootVersion as number) < 1) {
+      throw new BundleError(`${source}: bundle.json lists an invalid repository ${JSON.stringify(r)}`);
+    }
+  }
+  return index;
 }

@@ -1,15 +1,16 @@
 // Signed images for a trust bundle: each exported tag's manifest — fetched by the signed digest and
 // checked against its signed length and SHA-256 — its child manifests and every blob, written in the
-// layout of the containers `dir:` transport (images/<GUN>/<tag>/: `version`, `manifest.json`,
+// layout of the containers `dir:` transport (images/<GUN>/_tags/<tag>/: `version`, `manifest.json`,
 // `<hex>.manifest.json` for an index's children, `<hex>` for blobs), ready for
 // `skopeo copy --all --preserve-digests dir:… docker://…` into the registry on the far side. (An OCI
 // image layout would do for OCI images only: skopeo does not look up Docker media types in one.)
 // Every file is hashed while it is written; trustgate on the far side verifies manifests against the
-// imported trust data again at every pull.
+// imported trust data again at every pull. `_tags` cannot be part of a repository name (no component
+// starts with `_`), so repository `a/b` tag `c` and repository `a/b/c` never share a directory.
 
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -19,6 +20,7 @@ import { ManifestMismatchError, UpstreamNotFoundError } from '../errors.js';
 import { toTransportError, discard } from '../http/client.js';
 import { INDEX_TYPES, MANIFEST_TYPES, declaredMediaType } from '../registry/media-types.js';
 import type { RegistryUpstream } from '../registry/upstream.js';
+import { NO_PROGRESS, type Progress } from './progress.js';
 
 const MAX_MANIFEST = 4 << 20;
 const MAX_DEPTH = 2; // an index's children are image manifests
@@ -36,6 +38,8 @@ export interface ImageExport {
   readonly manifests: number;
   readonly blobs: number;
   readonly bytes: number;
+  /** Every file written for the image, relative to its directory, with its size. */
+  readonly files: ReadonlyMap<string, number>;
 }
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
@@ -56,13 +60,15 @@ export class ImageExporter {
   /** Blobs fetched in this run, by digest: a blob two tags share is fetched once, then copied. */
   private readonly fetched = new Map<string, string>();
   private stats = { manifests: 0, blobs: 0, bytes: 0 };
+  private files = new Map<string, number>();
 
   constructor(
     private readonly upstream: RegistryUpstream,
     private readonly repository: string,
-    /** images/<GUN> */
+    /** images/<GUN>/_tags */
     readonly root: string,
     timeouts: { connectTimeoutMs: number; headersTimeoutMs: number; bodyIdleTimeoutMs: number },
+    private readonly progress: Progress = NO_PROGRESS,
   ) {
     const ca = upstream.config.caPem;
     // blobs: redirects followed (undici drops Authorization when the origin changes)
@@ -76,12 +82,18 @@ export class ImageExporter {
   /** Export the image `tag` is signed to (`digest`, `length` from the verified trust data). */
   async exportTag(tag: string, digest: string, length: number): Promise<ImageExport> {
     this.stats = { manifests: 0, blobs: 0, bytes: 0 };
+    this.files = new Map();
     const dir = join(this.root, tag);
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true }); // a previous export into the same directory bundle
     await mkdir(dir, { recursive: true });
     await this.manifest(dir, digest, length, 0);
-    await writeFile(join(dir, 'version'), DIR_TRANSPORT_VERSION);
-    return { tag, digest, ...this.stats };
+    await this.write(dir, 'version', Buffer.from(DIR_TRANSPORT_VERSION));
+    return { tag, digest, ...this.stats, files: this.files };
+  }
+
+  private async write(dir: string, name: string, bytes: Buffer): Promise<void> {
+    await writeFile(join(dir, name), bytes);
+    this.files.set(name, bytes.length);
   }
 
   async close(): Promise<void> {
@@ -101,7 +113,7 @@ export class ImageExporter {
       throw new ManifestMismatchError(`${this.repository}@${digest} is a schema 1 manifest: not exported (push it again as schema 2 or OCI)`);
     }
     const name = depth === 0 ? 'manifest.json' : `${digest.slice('sha256:'.length)}.manifest.json`;
-    await writeFile(join(dir, name), body);
+    await this.write(dir, name, body);
     this.stats.manifests++;
     this.stats.bytes += body.length;
     const doc = JSON.parse(body.toString('utf8')) as { manifests?: unknown; config?: unknown; layers?: unknown };
@@ -119,36 +131,35 @@ export class ImageExporter {
 
   private async blob(dir: string, d: Descriptor): Promise<void> {
     if (!DIGEST.test(d.digest)) throw new ManifestMismatchError(`${this.repository}: blob ${d.digest} is not a sha256 digest`);
-    const path = join(dir, d.digest.slice('sha256:'.length));
-    if ((await stat(path).catch(() => undefined))?.isFile()) return; // an image lists a blob twice
+    const name = d.digest.slice('sha256:'.length);
+    const path = join(dir, name);
+    if (this.files.has(name)) return; // an image lists a blob twice
     const earlier = this.fetched.get(d.digest);
     if (earlier) {
       await copyFile(earlier, path);
-      this.stats.blobs++;
-      this.stats.bytes += d.size;
+      this.counted(name, d.size);
+      this.progress.bytes(d.size);
       return;
     }
+    const size = await this.download(d, path);
+    this.fetched.set(d.digest, path);
+    this.counted(name, size);
+  }
+
+  /** Stream a blob to `path`, checking its size while it streams and its digest at the end. */
+  private async download(d: Descriptor, path: string): Promise<number> {
     const url = this.upstream.url(this.repository, 'blobs', d.digest);
-    const authorization = await this.upstream.blobAuthorization(this.repository, d.digest);
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(url, { method: 'GET', headers: authorization ? { authorization } : {}, dispatcher: this.dispatcher });
-    } catch (err) {
-      throw toTransportError(url, err);
-    }
-    if (res.statusCode !== 200) {
-      discard(res.body);
-      if (res.statusCode === 404) throw new UpstreamNotFoundError('BLOB_UNKNOWN', `${this.upstream.name} has no blob ${this.repository}@${d.digest}`);
-      throw new ManifestMismatchError(`${this.upstream.name} answered HTTP ${res.statusCode} for blob ${this.repository}@${d.digest}`);
-    }
+    const res = await this.get(url, d.digest);
     const partial = `${path}.partial`;
     const hash = createHash('sha256');
+    const progress = this.progress;
     let size = 0;
     const check = new Transform({
       transform(chunk: Buffer, _enc, done: TransformCallback) {
         size += chunk.length;
         if (size > d.size) return done(new ManifestMismatchError(`blob ${d.digest} is larger than its descriptor's ${d.size} bytes`));
         hash.update(chunk);
+        progress.bytes(chunk.length);
         done(null, chunk);
       },
     });
@@ -165,8 +176,29 @@ export class ImageExporter {
       throw new ManifestMismatchError(`${this.upstream.name} served blob ${this.repository}@${d.digest} with other bytes (${actual}, ${size} bytes)`);
     }
     await rename(partial, path);
-    this.fetched.set(d.digest, path);
+    return size;
+  }
+
+  private async get(url: string, digest: string): Promise<Dispatcher.ResponseData> {
+    const authorization = await this.upstream.blobAuthorization(this.repository, digest);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, { method: 'GET', headers: authorization ? { authorization } : {}, dispatcher: this.dispatcher });
+    } catch (err) {
+      throw toTransportError(url, err);
+    }
+    if (res.statusCode !== 200) {
+      discard(res.body);
+      if (res.statusCode === 404) throw new UpstreamNotFoundError('BLOB_UNKNOWN', `${this.upstream.name} has no blob ${this.repository}@${digest}`);
+      throw new ManifestMismatchError(`${this.upstream.name} answered HTTP ${res.statusCode} for blob ${this.repository}@${digest}`);
+    }
+    return res;
+  }
+
+  private counted(name: string, size: number): void {
+    this.files.set(name, size);
     this.stats.blobs++;
     this.stats.bytes += size;
+    this.progress.item();
   }
 }

@@ -1,47 +1,71 @@
-// A minimal POSIX tar (ustar, with PAX records for long names) for trust bundles: enough to write
-// regular files and directories and to read them back with bounded sizes. No links, no devices.
+// POSIX tar for trust bundles, read the way GNU tar reads it (so `tar -t` shows an operator exactly
+// the members trustgate reads) and written so GNU tar, bsdtar and Go's archive/tar read it back.
+//
+// Reading (headers only, seeking past data): every header's checksum is checked (unsigned or signed
+// sum, as GNU tar accepts); names come from a PAX `path` record, else a GNU long name (`L`), else the
+// ustar prefix and name fields (the prefix only with the POSIX `ustar\0` magic: in the old GNU format
+// those bytes hold times); sizes from a PAX `size` record, else the size field in octal or GNU
+// base-256. PAX records are parsed by their length prefixes, so text inside one record's value is
+// never taken for another record. Every header (PAX, long name, directory…) counts toward the cap.
+//
+// Writing: regular files only; a PAX record carries a name longer than the name field, and a size of
+// 8 GiB or more (the size field then holds it in base-256 too).
 
-import { open } from 'node:fs/promises';
+import { BLOCK, checksum, OCTAL_MAX, pad } from './tar-format.js';
 
-const BLOCK = 512;
+export { listTar, readTarFile, type TarFile, type TarMemberType } from './tar-read.js';
 
 function octal(n: number, width: number): string {
   return n.toString(8).padStart(width - 1, '0') + '\0';
 }
 
-function header(name: string, size: number, type: '0' | '5' | 'x'): Buffer {
+/** A size field: octal, or GNU base-256 (high bit set, big-endian) beyond 11 octal digits. */
+function sizeField(size: number): Buffer {
+  if (size <= OCTAL_MAX) return Buffer.from(octal(size, 12), 'latin1');
+  const b = Buffer.alloc(12);
+  let v = BigInt(size);
+  for (let i = 11; i > 0; i--, v >>= 8n) b[i] = Number(v & 0xffn);
+  b[0] = 0x80;
+  return b;
+}
+
+function header(name: string, size: number, type: '0' | 'x'): Buffer {
   const h = Buffer.alloc(BLOCK);
-  h.write(name.slice(0, 100), 0, 'utf8');
-  h.write(octal(type === '5' ? 0o755 : 0o644, 8), 100);
+  h.write(name, 0, 100, 'utf8');
+  h.write(octal(0o644, 8), 100);
   h.write(octal(0, 8), 108);
   h.write(octal(0, 8), 116);
-  h.write(octal(size, 12), 124);
+  sizeField(size).copy(h, 124);
   h.write(octal(0, 12), 136);
   h.write('        ', 148);
   h.write(type, 156);
   h.write('ustar\0', 257);
   h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(octal(sum, 7) + ' ', 148);
+  h.write(octal(checksum(h).unsigned, 7) + ' ', 148);
   return h;
 }
 
-function pad(size: number): Buffer {
-  return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
+function paxRecord(key: string, value: string): string {
+  const rec = (len: number) => `${len} ${key}=${value}\n`;
+  let len = Buffer.byteLength(rec(0));
+  while (Buffer.byteLength(rec(len)) !== len) len = Buffer.byteLength(rec(len));
+  return rec(len);
 }
 
-/** The header blocks of one regular file (a PAX record first when the name does not fit). */
+/** The header blocks of one regular file (a PAX header first when the name or size needs one). */
 export function tarHeader(name: string, size: number): Buffer {
+  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`tar: invalid size ${size}`);
+  if (/[\n\0]/.test(name)) throw new RangeError(`tar: invalid name ${JSON.stringify(name)}`);
+  const records = [
+    ...(Buffer.byteLength(name) > 100 || /[^\x20-\x7e]/.test(name) ? [paxRecord('path', name)] : []),
+    ...(size > OCTAL_MAX ? [paxRecord('size', String(size))] : []),
+  ];
   const parts: Buffer[] = [];
-  if (Buffer.byteLength(name) > 100) {
-    const record = (len: number) => `${len} path=${name}\n`;
-    let len = Buffer.byteLength(record(0));
-    while (Buffer.byteLength(record(len)) !== len) len = Buffer.byteLength(record(len));
-    const pax = Buffer.from(record(len));
+  if (records.length > 0) {
+    const pax = Buffer.from(records.join(''));
     parts.push(header('PaxHeader', pax.length, 'x'), pax, pad(pax.length));
   }
-  parts.push(header(name, size, '0'));
+  parts.push(header(name, size, '0')); // the name field holds what fits; the PAX path is the name
   return Buffer.concat(parts);
 }
 
@@ -57,59 +81,4 @@ export function tarEntry(name: string, data: Buffer): Buffer {
 
 export function tarEnd(): Buffer {
   return Buffer.alloc(BLOCK * 2);
-}
-
-export interface TarFile {
-  readonly name: string;
-  readonly size: number;
-  /** Offset of the file's data in the archive. */
-  readonly offset: number;
-}
-
-/** List the regular files of a tar archive (reading headers only). */
-export async function listTar(path: string, maxEntries = 100_000): Promise<TarFile[]> {
-  const fh = await open(path, 'r');
-  try {
-    const { size: total } = await fh.stat();
-    const files: TarFile[] = [];
-    let offset = 0;
-    let longName: string | undefined;
-    const h = Buffer.alloc(BLOCK);
-    while (offset + BLOCK <= total) {
-      await fh.read(h, 0, BLOCK, offset);
-      if (h.every((b) => b === 0)) break;
-      const size = parseInt(h.toString('latin1', 124, 136).replace(/\0.*$/, '').trim() || '0', 8);
-      const type = String.fromCharCode(h[156] ?? 0x30);
-      if (!Number.isSafeInteger(size) || size < 0 || offset + BLOCK + size > total) throw new Error('truncated or malformed tar archive');
-      if (files.length >= maxEntries) throw new Error('too many entries in tar archive');
-      const dataOffset = offset + BLOCK;
-      if (type === 'x') {
-        const rec = Buffer.alloc(Math.min(size, 64 * 1024));
-        await fh.read(rec, 0, rec.length, dataOffset);
-        longName = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(rec.toString('utf8'))?.[1];
-      } else if (type === '0' || type === '\0') {
-        const name = longName ?? h.toString('utf8', 0, 100).replace(/\0.*$/s, '');
-        files.push({ name, size, offset: dataOffset });
-        longName = undefined;
-      } else {
-        longName = undefined;
-      }
-      offset = dataOffset + size + ((BLOCK - (size % BLOCK)) % BLOCK);
-    }
-    return files;
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Read one file's bytes from the archive. */
-export async function readTarFile(path: string, f: TarFile): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(f.size);
-    await fh.read(b, 0, f.size, f.offset);
-    return b;
-  } finally {
-    await fh.close();
-  }
 }

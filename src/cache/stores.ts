@@ -28,8 +28,10 @@ export async function openStores(config: Config, logger?: Logger): Promise<Store
   if (!config.redis) {
     if (!config.trust.bundlesDir) return memoryStores(config.limits.memoryCacheMaxBytes);
     // with `trust.bundles`, imported trust data lives in that directory (read on every refresh)
+    const trustStore = new DirectoryTrustStore(config.trust.bundlesDir);
+    await trustStore.check(); // a directory others could write (or a damaged one) stops the start, with the fix
     const results = new MemoryResultCache(config.limits.memoryCacheMaxBytes);
-    return { trustStore: new DirectoryTrustStore(config.trust.bundlesDir), results, close: async () => {} };
+    return { trustStore, results, close: async () => {} };
   }
   const redis = connectRedis(config.redis);
   const health = new RedisHealth(redis, {

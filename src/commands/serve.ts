@@ -8,6 +8,7 @@ import { openStores } from '../cache/stores.js';
 import { loadConfig } from '../config/config.js';
 import { buildApp } from '../server/app.js';
 import { buildServices } from '../server/services.js';
+import { listeningOn, stopOnSignals } from './lifecycle.js';
 
 /**
  * JSON lines, buffered (an audit line per pull must not cost a write(2) per pull); human-readable
@@ -27,12 +28,10 @@ function makeLogger(level: string): { logger: Logger; flush: () => void } {
 export async function runServe(opts: { config?: string }): Promise<void> {
   const config = await loadConfig(opts.config);
   const { logger, flush } = makeLogger(config.log.level);
+  for (const notice of config.notices ?? []) logger.warn(notice);
   const stores = await openStores(config, logger);
   const tg = await buildApp(buildServices(config, { stores, logger }));
-  let closing = false;
   const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     // keep-alive connections that go idle after their last in-flight response must not hold the
     // shutdown for the keep-alive timeout: close them as they become idle
@@ -45,16 +44,16 @@ export async function runServe(opts: { config?: string }): Promise<void> {
     logger.info('stopped');
     flush();
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  stopOnSignals(shutdown, logger);
   // a renewed certificate or changed htpasswd takes effect without a restart
   const reload = (why: string) =>
     void tg.reload().catch((err: unknown) => logger.error({ why, err: err instanceof Error ? err.message : String(err) }, 'reload failed: keeping the previous certificate and credentials'));
   process.on('SIGHUP', () => reload('SIGHUP'));
   for (const file of tg.watchedFiles) watchFile(file, { interval: 2_000, persistent: false }, () => reload(`${file} changed`));
-  const address = await tg.app.listen({ host: config.listen.host, port: config.listen.port });
+  await tg.app.listen({ host: config.listen.host, port: config.listen.port });
+  const { url: address, description } = listeningOn(tg.app.server.address(), Boolean(config.tls));
   logger.info(
     { address, tls: Boolean(config.tls), clientAuth: Boolean(config.auth), upstreams: config.upstreams.map((u) => u.name), cache: config.redis ? 'redis' : 'memory' },
-    `trustgate listening on ${address}`,
+    `trustgate listening on ${description}`,
   );
 }

@@ -1,7 +1,7 @@
 // `trustgate warm <repository[:tag]…> [--config FILE]`: fetch and verify trust data (and, for tags,
 // the signed manifests) into the configured store before the first pulls, so they start warm.
 // Useful with Redis (every replica sees the result); the in-process cache of a running server is
-// another process's memory and cannot be warmed from outside.
+// another process's memory and cannot be warmed from outside. On a terminal, a progress line.
 
 import { openStores } from '../cache/stores.js';
 import { loadConfig } from '../config/config.js';
@@ -10,24 +10,31 @@ import { admit } from '../pull/targets.js';
 import { checkReference } from '../registry/reference.js';
 import { buildServices, type Services } from '../server/services.js';
 import type { Output } from './check.js';
+import { progressOn, type ProgressStream } from './progress.js';
 
-export async function runWarm(refs: readonly string[], opts: { config?: string }, io: Output): Promise<number> {
+export async function runWarm(refs: readonly string[], opts: { config?: string }, io: Output, progressStream?: ProgressStream): Promise<number> {
   const config = await loadConfig(opts.config);
+  for (const notice of config.notices ?? []) io.err(`note: ${notice}`);
   if (!config.redis) io.err('note: no redis configured: warming an in-process cache helps only this process; configure redis to warm every replica');
   const stores = await openStores(config);
   const services = buildServices(config, { stores });
+  const progress = progressOn(progressStream, 'repositories', refs.length);
   let failures = 0;
   try {
-    for (const ref of refs) {
+    for (const [i, ref] of refs.entries()) {
+      progress.update({ done: i, current: ref });
       try {
-        io.out(await warmOne(services, ref));
+        const line = await warmOne(services, ref);
+        progress.line(() => io.out(line));
       } catch (err) {
         if (!(err instanceof TrustgateError)) throw err;
         failures++;
-        io.err(`${ref}: ${err.message} [${err.code}]`);
+        progress.line(() => io.err(`${ref}: ${err.message} [${err.code}]`));
       }
+      progress.update({ done: i + 1 });
     }
   } finally {
+    progress.finish();
     await services.close();
     await stores.close();
   }

@@ -7,7 +7,7 @@ import type { Config, UpstreamConfig } from '../config/config.js';
 import type { Policy } from '../policy/policy.js';
 import type { TrustPinning } from '../trust/index.js';
 import { StoreFetcher } from './offline.js';
-import { NotaryRemote } from './remote.js';
+import { NotaryRemote, type MetadataFetcher } from './remote.js';
 import { TrustUpdater, type UpdaterEvent } from './updater.js';
 
 export interface NotaryClientOptions {
@@ -18,6 +18,8 @@ export interface NotaryClientOptions {
   readonly onEvent?: (e: UpdaterEvent) => void;
   /** Time to response headers of every Notary request (metrics). */
   readonly observe?: (upstream: string) => (seconds: number, outcome: 'ok' | 'error') => void;
+  /** Where every upstream's trust data comes from instead of its Notary (`trust import`: the bundle). */
+  readonly fetcher?: MetadataFetcher;
 }
 
 export interface NotaryClients {
@@ -49,12 +51,12 @@ export function buildNotaryClients(config: Config, o: NotaryClientOptions): Nota
   const clock = o.clock;
   for (const u of config.upstreams) {
     // offline upstreams verify against imported trust data only; Sigstore-only ones have no Notary
-    const remote = u.notary === undefined || u.notary === 'offline' ? undefined : notaryRemoteFor(config, { ...u, notary: u.notary }, o.observe?.(u.name));
+    const remote = u.notary === undefined || u.notary === 'offline' || o.fetcher ? undefined : notaryRemoteFor(config, { ...u, notary: u.notary }, o.observe?.(u.name));
     if (remote) remotes.set(u.name, remote);
     updaters.set(
       u.name,
       new TrustUpdater({
-        fetcher: remote ?? new StoreFetcher(o.store),
+        fetcher: o.fetcher ?? remote ?? new StoreFetcher(o.store),
         store: o.store,
         maxStalenessMs: u.maxStalenessMs,
         pinning: (gun): TrustPinning => o.policy.decide(gun).pinning,

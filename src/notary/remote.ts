@@ -4,7 +4,7 @@
 import { ConfigError, FileTooLargeError, HttpStatusError, redactUrl } from '../errors.js';
 import { UpstreamAuth, type AuthOptions } from '../http/auth.js';
 import { HttpClient, type HttpClientOptions } from '../http/client.js';
-import { isValidGun } from '../registry/reference.js';
+import { DOCKER_HUB, isValidGun } from '../registry/reference.js';
 import { METADATA_FILE_NAME } from '../trust/metadata.js';
 
 /** The one seam between the updater and the network (python-tuf FetcherInterface). */
@@ -13,6 +13,11 @@ export interface MetadataFetcher {
   fetch(gun: string, name: string, maxBytes: number): Promise<Buffer | undefined>;
   /** Where trust data comes from, for messages. */
   readonly origin: string;
+}
+
+/** Docker's default trust server: notary.docker.io for Docker Hub, else https://<registry>. */
+export function defaultNotaryUrl(registry: string): string {
+  return registry === DOCKER_HUB ? 'https://notary.docker.io' : `https://${registry}`;
 }
 
 export function metadataUrl(base: URL, gun: string, name: string): string {

@@ -1,5 +1,6 @@
-// One contract for every store: the in-memory implementations and Redis (a real redis-server started
-// here on a free port) must behave the same.
+// One contract for every store: the in-memory implementations, the trust.bundles directory, the
+// staging store an import writes through, and Redis (a real redis-server started here on a free port)
+// must behave the same. The directory store's own protections: directory-store.test.ts.
 
 import t, { type Test } from 'tap';
 import { Redis } from 'ioredis';
@@ -7,6 +8,7 @@ import { openRedis, RedisResultCache, RedisTrustStore } from '../../src/cache/re
 import { MAX_PARENT_HINTS, MemoryResultCache, type ResultCache } from '../../src/cache/results.js';
 import { MemoryTrustStore, type TrustStore } from '../../src/cache/trust-store.js';
 import { DirectoryTrustStore } from '../../src/cache/directory-store.js';
+import { StagingTrustStore } from '../../src/cache/staging-store.js';
 import { join } from 'node:path';
 import { startRedis } from '../helpers/peers.js';
 import { tempDir } from '../helpers/process.js';
@@ -96,19 +98,41 @@ t.test('directory trust store (trust.bundles)', (t) => {
   return contract(t, async () => ({ trust: new DirectoryTrustStore(join(dir.path, `bundles-${n++}`)), results: new MemoryResultCache() }));
 });
 
-t.test('directory store: damaged rollback floors are refused, not reset', async (t) => {
-  const { writeFileSync, mkdirSync } = await import('node:fs');
-  const { ConfigError } = await import('../../src/errors.js');
-  const base = join(dir.path, 'damaged');
-  const store = new DirectoryTrustStore(base);
-  await store.putMetadata('docker.io/x/y', 'timestamp', Buffer.from('t'), 7);
-  for (const damaged of ['{"timestamp": 7', 'null', '[1,2]']) {
-    writeFileSync(join(base, 'docker.io/x/y/_tuf/versions.json'), damaged);
-    await t.rejects(store.getVersions('docker.io/x/y'), ConfigError, damaged);
-    await t.rejects(store.putMetadata('docker.io/x/y', 'timestamp', Buffer.from('old'), 1), ConfigError, 'no write on a damaged floor');
+t.test('staging store over the in-memory store (writes held back until commit)', (t) =>
+  contract(t, async () => ({ trust: new StagingTrustStore(new MemoryTrustStore()), results: new MemoryResultCache() })),
+);
+
+t.test('staging store over the directory store', (t) => {
+  let n = 0;
+  return contract(t, async () => ({ trust: new StagingTrustStore(new DirectoryTrustStore(join(dir.path, `staged-${n++}`))), results: new MemoryResultCache() }));
+});
+
+t.test('staging store: nothing reaches the real store before commit; commit keeps the floor rules', async (t) => {
+  for (const [name, make] of [
+    ['memory', () => new MemoryTrustStore()],
+    ['directory', () => new DirectoryTrustStore(join(dir.path, `commit-${Math.random().toString(16).slice(2)}`))],
+  ] as const) {
+    const target = make();
+    await target.putMetadata('docker.io/x/y', 'timestamp', Buffer.from('t5'), 5);
+    const staging = new StagingTrustStore(target);
+    await staging.putMetadata('docker.io/x/y', 'timestamp', Buffer.from('t4'), 4);
+    t.same(await staging.getMetadata('docker.io/x/y', 'timestamp'), Buffer.from('t5'), `${name}: an older staged write is no write`);
+    await staging.putMetadata('docker.io/x/y', 'timestamp', Buffer.from('t6'), 6);
+    await staging.putMetadata('docker.io/x/z', 'root', Buffer.from('r1'), 1);
+    t.same(await staging.getMetadata('docker.io/x/y', 'timestamp'), Buffer.from('t6'), `${name}: reads see staged writes`);
+    t.same(await target.getMetadata('docker.io/x/y', 'timestamp'), Buffer.from('t5'), `${name}: the real store does not, yet`);
+    t.equal(await target.getMetadata('docker.io/x/z', 'root'), undefined);
+    await staging.commit();
+    t.same(await target.getMetadata('docker.io/x/y', 'timestamp'), Buffer.from('t6'), `${name}: committed`);
+    t.same(Object.fromEntries(await target.getVersions('docker.io/x/z')), { root: 1 });
   }
-  mkdirSync(join(base, 'docker.io/x/z/_tuf/targets.json'), { recursive: true });
-  t.equal(await store.getMetadata('docker.io/x/z', 'targets'), undefined, 'a directory where a file should be is no file');
+  const target = new MemoryTrustStore();
+  await target.putMetadata('docker.io/x/y', 'root', Buffer.from('r'), 1);
+  await target.putMetadata('docker.io/x/y', 'snapshot', Buffer.from('s'), 1);
+  const limited = new StagingTrustStore(target, { readThrough: (role) => role === 'root' });
+  t.same(await limited.getMetadata('docker.io/x/y', 'root'), Buffer.from('r'), 'read through for the root');
+  t.equal(await limited.getMetadata('docker.io/x/y', 'snapshot'), undefined, 'not for other roles');
+  t.same(Object.fromEntries(await limited.getVersions('docker.io/x/y')), { root: 1, snapshot: 1 }, 'floors always come from the real store');
 });
 
 t.test('Redis stores', async (t) => {

@@ -3,8 +3,8 @@
 // and that malformed bundles are refused with a reason (never a crash).
 
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import { basename, dirname, join } from 'node:path';
+import t from 'tap';
 import { stringify } from 'yaml';
 import { openBundle, trustPath } from '../../src/bundle/bundle.js';
 import { listTar } from '../../src/bundle/tar.js';
@@ -13,70 +13,16 @@ import { runExport, runImport } from '../../src/commands/trust.js';
 import { StoreFetcher } from '../../src/notary/offline.js';
 import { TrustUpdater } from '../../src/notary/updater.js';
 import { NO_PINNING } from '../../src/trust/index.js';
+import { capture, exportOk, freshPaths, imageRegistry, offlineSite, rotateRoot, simulated as simulatedIn, snapshotDir, type SiteOptions } from '../helpers/airgap.js';
 import { tempDir } from '../helpers/process.js';
-import { RepoSimulator, SimKey, sha256Hex } from '../helpers/simulator.js';
+import { SimKey, sha256Hex } from '../helpers/simulator.js';
 
 const dir = tempDir('trust-bundles');
 t.teardown(dir.remove);
-let n = 0;
-const fresh = (name: string) => join(dir.path, `${name}-${++n}`);
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (l: string) => void out.push(l), err: (l: string) => void err.push(l) }, out, err, text: () => [...out, ...err].join('\n') };
-}
-
-/** A configuration as an offline site writes it; returns its path and its bundle directory. */
-function offlineConfig(opts: { policy?: unknown[]; upstream?: string; maxStaleness?: string } = {}): { path: string; store: string } {
-  const base = fresh('site');
-  mkdirSync(base, { recursive: true });
-  const store = join(base, 'trust');
-  const doc = {
-    upstreams: [{ name: opts.upstream ?? 'docker.io', registry: 'http://127.0.0.1:9', notary: 'offline', default: true, ...(opts.maxStaleness ? { offline: { maxStaleness: opts.maxStaleness } } : {}) }],
-    trust: { bundles: store },
-    ...(opts.policy ? { policy: opts.policy } : {}),
-  };
-  const path = join(base, 'trustgate.yaml');
-  writeFileSync(path, stringify(doc));
-  return { path, store };
-}
-
-/** Every file under a directory with its bytes, to show an import wrote nothing. */
-function snapshotDir(d: string): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!existsSync(d)) return out;
-  for (const e of readdirSync(d, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out.set(join(e.parentPath, e.name), sha256Hex(readFileSync(join(e.parentPath, e.name))));
-  }
-  return out;
-}
-
-async function simulated(gun: string): Promise<{ sim: RepoSimulator; url: string }> {
-  const sim = new RepoSimulator(gun);
-  sim.addDelegation('targets/releases');
-  sim.addTarget('targets', 'v1', 'manifest v1');
-  sim.addTarget('targets/releases', 'v2', 'manifest v2');
-  sim.publish();
-  const url = await sim.listen();
-  t.teardown(() => sim.close());
-  return { sim, url };
-}
-
-function rotateRoot(sim: RepoSimulator): void {
-  const old = sim.keys.root[0] as SimKey;
-  sim.keys.root = [SimKey.generate('ecdsa-x509', { cn: sim.gun })];
-  sim.rootCosigners = [old];
-  sim.publishRoot();
-  sim.publish();
-}
-
-async function exported(url: string, refs: string[], out = fresh('bundle') + '.tar'): Promise<string> {
-  const c = capture();
-  const code = await runExport(refs, { out, notary: url }, c.io);
-  if (code !== 0) throw new Error(`export failed: ${c.text()}`);
-  return out;
-}
+const fresh = freshPaths(dir.path);
+const offlineConfig = (opts: SiteOptions = {}) => offlineSite(fresh('site'), opts);
+const simulated = (gun: string) => simulatedIn(t, gun);
+const exported = (url: string, refs: string[], out = fresh('bundle') + '.tar') => exportOk(refs, { out, notary: url });
 
 t.test('export writes every root version and every role, checksummed', async (t) => {
   const { sim, url } = await simulated('docker.io/library/app');
@@ -352,7 +298,7 @@ t.test('a bundle missing a root version is refused: the rotation chain must be c
   const site = offlineConfig();
   const c = capture();
   t.equal(await runImport(b.out, { config: site.path }, c.io), 1);
-  t.match(c.err.join('\n'), /lacks root versions \(has 1 of 1…2\) \[ROOT_ROTATION_FAILED\]/);
+  t.match(c.err.join('\n'), /root version 1 is missing .*\[ROOT_ROTATION_FAILED\]/);
   t.same(snapshotDir(site.store).size, 0);
 });
 
@@ -383,36 +329,6 @@ t.test('an incomplete bundle is refused, even where the site already holds that 
   t.same(snapshotDir(site.store), before);
 });
 
-/** A registry serving one image (a config and a layer blob) by digest; `corrupt` swaps bytes. */
-async function imageRegistry(t: Test) {
-  const { createServer } = await import('node:http');
-  const blob = (s: string) => ({ bytes: Buffer.from(s), digest: `sha256:${sha256Hex(Buffer.from(s))}` });
-  const config = blob('{"architecture":"amd64","os":"linux"}');
-  const layer = blob('layer bytes '.repeat(1000));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-      config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: config.digest, size: config.bytes.length },
-      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layer.digest, size: layer.bytes.length }],
-    }),
-  );
-  const manifestDigest = `sha256:${sha256Hex(manifest)}`;
-  const corrupt = new Set<string>();
-  const server = createServer((req, res) => {
-    const m = /^\/v2\/library\/app\/(manifests|blobs)\/(sha256:[0-9a-f]{64})$/.exec(req.url ?? '');
-    const body = m?.[2] === manifestDigest ? manifest : m?.[2] === config.digest ? config.bytes : m?.[2] === layer.digest ? layer.bytes : undefined;
-    if (!m || !body) return void res.writeHead(404).end();
-    const out = corrupt.has(m[2] as string) ? Buffer.from(body.toString('latin1').replace(/.$/, 'X'), 'latin1') : body;
-    const type = m[1] === 'manifests' ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/octet-stream';
-    res.writeHead(200, { 'content-type': type, 'content-length': String(out.length) }).end(out);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  return { url, manifest, manifestDigest, config, layer, corrupt };
-}
-
 t.test('--images: each signed tag as a dir: layout, every byte checked against the trust data', async (t) => {
   const reg = await imageRegistry(t);
   const { sim, url } = await simulated('docker.io/library/app');
@@ -422,19 +338,19 @@ t.test('--images: each signed tag as a dir: layout, every byte checked against t
   const c = capture();
   t.equal(await runExport(['library/app:img'], { out, notary: url, images: true, registry: reg.url }, c.io), 0, c.text());
   t.match(c.out.join('\n'), /docker\.io\/library\/app:img: image sha256:[0-9a-f]{64} \(signed in targets\): 1 manifest\(s\), 2 blob\(s\)/);
-  const dirOf = join(out, 'images', sim.gun, 'img');
+  const dirOf = join(out, 'images', sim.gun, '_tags', 'img');
   t.equal(readFileSync(join(dirOf, 'version'), 'utf8'), 'Directory Transport Version: 1.1\n');
   t.same(readFileSync(join(dirOf, 'manifest.json')), reg.manifest);
   t.same(readFileSync(join(dirOf, reg.layer.digest.slice(7))), reg.layer.bytes);
   t.same(readFileSync(join(dirOf, reg.config.digest.slice(7))), reg.config.bytes);
   const index = JSON.parse(readFileSync(join(out, 'bundle.json'), 'utf8'));
-  t.same(index.images, [{ gun: sim.gun, tag: 'img', digest: reg.manifestDigest, path: `images/${sim.gun}/img` }]);
+  t.same(index.images, [{ gun: sim.gun, tag: 'img', digest: reg.manifestDigest, path: `images/${sim.gun}/_tags/img` }]);
 
   const tar = fresh('images') + '.tar';
   t.equal(await runExport(['library/app:img'], { out: tar, notary: url, images: true, registry: reg.url }, capture().io), 0);
   const entries = await listTar(tar);
-  t.ok(entries.some((e) => e.name === `images/${sim.gun}/img/${reg.layer.digest.slice(7)}` && e.size === reg.layer.bytes.length), 'streamed into the tar');
-  t.notOk(existsSync(`${tar}.images.partial`), 'the staging directory is gone');
+  t.ok(entries.some((e) => e.name === `images/${sim.gun}/_tags/img/${reg.layer.digest.slice(7)}` && e.size === reg.layer.bytes.length), 'streamed into the tar');
+  t.same(readdirSync(dirname(tar)).filter((f) => f.startsWith(`${basename(tar)}.images`)), [], 'the staging directory is gone');
   t.equal(await runImport(tar, { config: offlineConfig().path }, capture().io), 0, 'and the bundle imports');
 });
 
@@ -451,7 +367,7 @@ t.test('--images refuses what does not match the signed digest, and unsigned tag
     t.equal(await runExport(['library/app:img'], { out, notary: url, images: true, registry: reg.url }, c.io), 1, what);
     t.match(c.err.join('\n'), /with other bytes .*\[DIGEST_MISMATCH\]/, what);
     t.notOk(existsSync(out), `${what}: no bundle written`);
-    t.notOk(existsSync(`${out}.images.partial`), `${what}: nothing left behind`);
+    t.same(readdirSync(dirname(out)).filter((f) => f.startsWith(`${basename(out)}.images`)), [], `${what}: nothing left behind`);
   }
   reg.corrupt.clear();
   const c = capture();

@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
 import { loadConfig, parseConfig, parseDuration, parseSize } from '../../src/config/config.js';
+import { closest } from '../../src/config/parse.js';
 import { ConfigError } from '../../src/errors.js';
 import { globToRegExp, Policy } from '../../src/policy/policy.js';
 
@@ -61,6 +63,8 @@ const bad: [string, unknown, Record<string, string>?][] = [
   ['a bad pinned key ID', { policy: [{ match: '*', pin: { keys: ['abc'] } }] }],
   ['a bad duration', { trust: { refreshInterval: 'soon' } }],
   ['a bad listen address', { listen: 'localhost' }],
+  ['a misspelt notary key', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notray: 'https://n' }] }],
+  ['a notaryAuth that is not a mapping', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n', notaryAuth: 'bob' }] }],
   ['a misspelt upstream key', { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n', defualt: true }] }],
   ['a misspelt policy key', { policy: [{ match: '*', pinn: { keys: [] } }] }],
   ['a misspelt pin key', { policy: [{ match: '*', pin: { key: ['a'.repeat(64)] } }] }],
@@ -128,4 +132,41 @@ t.test('an offline upstream: no Notary, a bounded grace, imported trust data in 
   t.equal(c.trust.bundlesDir, '/etc/trustgate/trust-data', 'relative to the configuration file');
   const strict = await parseConfig({ upstreams: [{ name: 'r.internal', registry: 'https://r.internal', notary: 'offline' }], redis: 'redis://127.0.0.1:6379/0' }, ctx());
   t.equal(strict.upstreams[0]?.maxStalenessMs, 0, 'no grace unless configured');
+});
+
+t.test('a misspelt key is refused as unknown before a required key is missed, and the closest known key is named', async (t) => {
+  const doc = { upstreams: [{ name: 'a.io', registry: 'https://a.io', notray: 'https://n.a.io' }] };
+  await t.rejects(parseConfig(doc, ctx()), ConfigError);
+  const keys = ['name', 'registry', 'notary', 'offline', 'ca', 'default', 'usernameEnv', 'passwordEnv', 'notaryAuth', 'allowedRealms', 'blobs'];
+  t.equal(closest('notray', keys), 'notary', 'an adjacent swap');
+  t.equal(closest('defualt', keys), 'default');
+  t.equal(closest('Registry', keys), 'registry', 'case ignored');
+  t.equal(closest('listn', ['listen', 'limits', 'log']), 'listen');
+  t.equal(closest('mirror', keys), undefined, 'nothing close: no guess');
+});
+
+t.test('a lone upstream is the default; without any default the configuration says so at start', async (t) => {
+  const one = await parseConfig({ upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n.a.io' }] }, ctx());
+  t.equal(one.upstreams[0]?.default, true, 'one upstream, no default key: it serves requests that name none');
+  t.same(one.notices, []);
+  const off = await parseConfig({ upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n.a.io', default: false }] }, ctx());
+  t.equal(off.upstreams[0]?.default, false, 'an explicit default: false is kept');
+  t.equal(off.notices?.length, 1, 'and reported at start');
+  const two = await parseConfig(
+    { upstreams: [{ name: 'a.io', registry: 'https://a.io', notary: 'https://n' }, { name: 'b.io', registry: 'https://b.io', notary: 'https://n' }] },
+    ctx(),
+  );
+  t.same(two.upstreams.map((u) => u.default), [false, false], 'two upstreams: no guessing');
+  t.equal(two.notices?.length, 1);
+});
+
+t.test('an empty file means the embedded defaults, and says so', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'trustgate-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const empty = join(dir, 'empty.yaml');
+  writeFileSync(empty, '# nothing yet\n');
+  const c = await loadConfig(empty, {});
+  t.equal(c.upstreams[0]?.notary, 'https://notary.docker.io');
+  t.equal(c.notices?.length, 1, 'a notice for the empty file');
+  t.same((await loadConfig(EXAMPLE, {})).notices, [], 'the example needs no notice');
 });

@@ -10,7 +10,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import t from 'tap';
 import { stringify } from 'yaml';
+import { exportBundle } from '../../src/bundle/airgap.js';
 import { listTar, readTarFile } from '../../src/bundle/tar.js';
+import { loadConfig } from '../../src/config/config.js';
+import { DirectoryTrustStore } from '../../src/cache/directory-store.js';
 import { startDockerd } from '../helpers/dockerd.js';
 import { ALL_MANIFEST_TYPES, buildLayouts, manifestOf, push } from '../helpers/images.js';
 import { NotaryCli, startNotaryServer, type NotaryServer } from '../helpers/notary.js';
@@ -72,7 +75,7 @@ t.test('signed pulls enforced across an air gap', async (t) => {
   for (const f of ['1.root', '2.root', '3.root', 'root', 'timestamp', 'snapshot', 'targets', 'targets/releases']) {
     t.ok(names.includes(`trust/${GUN}/_tuf/${f}.json`), `the bundle holds ${f}`);
   }
-  t.ok(names.includes(`images/${GUN}/v1/manifest.json`) && names.includes(`images/${GUN}/multi/manifest.json`), 'and the images');
+  t.ok(names.includes(`images/${GUN}/_tags/v1/manifest.json`) && names.includes(`images/${GUN}/_tags/multi/manifest.json`), 'and the images');
 
   await notary.stop(); // nothing on the far side can reach a Notary, or the connected registry
   notaryStopped = true;
@@ -84,9 +87,9 @@ t.test('signed pulls enforced across an air gap', async (t) => {
   const farHost = far.url.replace('http://', '');
   const unpacked = join(dir.path, 'unpacked');
   mkdirSync(unpacked);
-  await runOk('tar', ['-xf', bundle, '-C', unpacked, 'images']);
+  await runOk('tar', ['-xf', bundle, '--no-same-owner', '--no-same-permissions', '-C', unpacked, 'images']); // as the README says
   for (const tag of ['v1', 'multi']) {
-    await runOk('skopeo', ['copy', '-q', '--all', '--preserve-digests', '--dest-tls-verify=false', `dir:${join(unpacked, 'images', GUN, tag)}`, `docker://${farHost}/${REPO}:${tag}`], { timeoutMs: 120_000 });
+    await runOk('skopeo', ['copy', '-q', '--all', '--preserve-digests', '--dest-tls-verify=false', `dir:${join(unpacked, 'images', GUN, '_tags', tag)}`, `docker://${farHost}/${REPO}:${tag}`], { timeoutMs: 120_000 });
   }
   t.equal((await manifestOf(far.url, REPO, 'multi')).digest, multi.digest, 'the far registry holds the signed bytes');
   await push(other.single, 'v1', `${farHost}/${REPO}:unsigned`, { format: 'v2s2' }); // someone pushes an unsigned image there
@@ -149,7 +152,7 @@ t.test('signed pulls enforced across an air gap', async (t) => {
     const r = await trustgate('trust', 'import', bundle, '--config', lenient);
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout, /docker\.io\/library\/demo: verified \(root v3\)/);
-    t.ok(existsSync(join(store, GUN, '_tuf', 'targets', 'releases.json')));
+    t.ok(await new DirectoryTrustStore(store).getMetadata(GUN, 'targets/releases'), 'the delegation is in the store');
   });
   const tg = await startWithConfig(dir.path, lenient, port);
   t.teardown(() => tg.stop());
@@ -184,17 +187,19 @@ t.test('signed pulls enforced across an air gap', async (t) => {
   });
 
   await t.test('a stale bundle: refused without a grace, accepted within one', async (t) => {
-    // exported while valid from a Notary whose timestamp expires seconds later (Notary's own last 14 days)
+    // exported while it was valid — the export's clock ten minutes back — from a Notary whose
+    // timestamp expired five minutes ago (Notary's own last 14 days)
     const sim = new RepoSimulator(`docker.io/${STALE}`);
     sim.addTarget('targets', 'v1', staleManifest.body);
-    sim.signed.timestamp.expires = new Date(Date.now() + 3_000).toISOString();
+    const now = Date.now();
+    sim.signed.timestamp.expires = new Date(now - 5 * 60_000).toISOString();
     sim.publish();
     const simUrl = await sim.listen();
     t.teardown(() => sim.close());
     const staleBundle = join(dir.path, 'carry', 'stale') + '/';
-    const exp = await trustgate('trust', 'export', STALE, '--out', staleBundle, '--notary', simUrl);
-    t.equal(exp.code, 0, exp.stderr);
-    await waitFor('the timestamp to expire', async () => Date.now() > Date.parse(sim.signed.timestamp.expires as string) + 1_000, 10_000);
+    const config = await loadConfig(undefined);
+    const exp = await exportBundle([STALE], { out: staleBundle, config, notary: simUrl }, { clock: () => now - 10 * 60_000 });
+    t.equal(exp.repositories, 1);
 
     const before = storeState(store);
     const refused = await trustgate('trust', 'import', staleBundle, '--config', strict);

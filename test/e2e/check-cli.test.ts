@@ -1,6 +1,6 @@
 // `trustgate check` (the built CLI) against a real notary-server signed with the notary CLI.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { NotaryCli, startNotaryServer } from '../helpers/notary.js';
@@ -51,7 +51,40 @@ t.test('trustgate check', async (t) => {
   const down = await run('node', [CLI, 'check', 'checkme:v1', '--notary', `https://127.0.0.1:${closed}`]);
   t.equal(down.code, 2, 'exit 2 when Notary is unreachable');
   t.match(down.stderr, 'UNREACHABLE');
-  t.equal((await run('node', [CLI, 'check', 'Bad//Ref'])).code, 2, 'exit 2 on a bad reference');
+  const badRef = await run('node', [CLI, 'check', 'Bad//Ref']);
+  t.equal(badRef.code, 2, 'exit 2 on a bad reference');
+  t.match(badRef.stderr, '[USAGE]', 'a usage error, not a configuration error');
+  const byDigest = await run('node', [CLI, 'check', `checkme@${v1.digest}`]);
+  t.equal(byDigest.code, 2, 'a digest is not a tag');
+  t.match(byDigest.stderr, '[USAGE]');
+  t.equal((await run('node', [CLI, 'check'])).code, 2, 'exit 2 when the argument is missing (not 1: that means not signed)');
+  t.equal((await run('node', [CLI, 'check', 'a:1', 'b:2'])).code, 2, 'exit 2 on extra arguments');
+  t.equal((await run('node', [CLI, 'check', 'a:1', '--no-such-option'])).code, 2, 'exit 2 on an unknown option');
+
   const noCa = await run('node', [CLI, 'check', 'checkme:v1', '--notary', server.url]);
   t.equal(noCa.code, 2, 'TLS is verified: without the CA the server is not trusted');
+  t.match(noCa.stderr, '--ca', 'an untrusted certificate points at --ca');
+  const noCaJson = JSON.parse((await run('node', [CLI, 'check', 'checkme:v1', '--notary', server.url, '--json'])).stdout);
+  t.equal(noCaJson.error.code, 'UNREACHABLE');
+  t.match(noCaJson.error.tls, /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/, 'the certificate failure is named');
+});
+
+t.test('trustgate --version and usage errors', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'));
+  const v = await run('node', [CLI, '--version']);
+  t.equal(v.code, 0);
+  t.equal(v.stdout.trim(), pkg.version);
+  t.equal((await run('node', [CLI, 'no-such-command'])).code, 2);
+  t.equal((await run('node', [CLI, 'check', '--help'])).code, 0, 'help is not an error');
+  const exportHelp = await run('node', [CLI, 'trust', 'export', '--help']);
+  t.match(exportHelp.stdout, 'containers dir:', 'export --help says what --images writes');
+  const launcher = await run(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'trustgate.mjs'), '--version']);
+  t.equal(launcher.stdout.trim(), pkg.version, 'the package bin (npx trustgate) runs the built CLI');
+});
+
+t.test('healthcheck says why when nothing answers', async (t) => {
+  const closed = await freePort();
+  const r = await run('node', [CLI, 'healthcheck', '--url', `http://127.0.0.1:${closed}/healthz`]);
+  t.equal(r.code, 1, 'unhealthy');
+  t.match(r.stderr, `127.0.0.1:${closed}`, 'names where it looked');
 });

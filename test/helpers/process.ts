@@ -47,6 +47,10 @@ export function run(cmd: string, args: string[], opts: SpawnOptions & { input?: 
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // a command that exits without reading its input closes the pipe first: not an error
+    child.stdin?.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') reject(e);
+    });
     child.stdin?.end(opts.input ?? '');
   });
 }
@@ -84,6 +88,16 @@ export class Daemon {
 
 const live = new Set<ChildProcess>();
 let reaperInstalled = false;
+let signalsHandledElsewhere = false;
+
+/**
+ * For a program that stops its children itself on SIGINT, SIGTERM and SIGHUP (the demo: stop them,
+ * then remove its files): the reaper leaves those signals to it instead of exiting at once, and only
+ * kills what is still running when the process exits.
+ */
+export function handleSignalsElsewhere(): void {
+  signalsHandledElsewhere = true;
+}
 
 /** Children die with the test process, even when it is stopped by a signal or a timeout. */
 function installReaper(): void {
@@ -95,6 +109,7 @@ function installReaper(): void {
   process.on('exit', reap);
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.once(sig, () => {
+      if (signalsHandledElsewhere) return;
       reap();
       process.exit(128 + ({ SIGTERM: 15, SIGINT: 2, SIGHUP: 1 } as const)[sig]);
     });

@@ -10,7 +10,9 @@ import { parseConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/server/app.js';
 import { buildServices } from '../../src/server/services.js';
 import type { RuleStatus } from '../../src/server/status.js';
+import { run } from '../helpers/process.js';
 import { RepoSimulator } from '../helpers/simulator.js';
+import { CLI } from '../helpers/trustgate.js';
 
 t.test('/status names each rule with its last decision and the repositories it holds', async (t) => {
   const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [] }));
@@ -65,4 +67,18 @@ t.test('/status names each rule with its last decision and the repositories it h
   t.equal(app.repositories.length, 1);
   t.match(app.repositories[0], { gun: 'docker.io/library/app', system: 'notary', underGrace: false });
   t.ok((app.repositories[0]?.expiresInSeconds ?? 0) > 86_400, 'with the time its trust data has left');
+
+  // `trustgate status` against the listening server
+  await tg.app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => tg.app.close());
+  const url = `http://127.0.0.1:${(tg.app.server.address() as AddressInfo).port}`;
+  const cli = (env: Record<string, string>) => run(process.execPath, [CLI, 'status', '--url', url], { env: { ...process.env, ...env } });
+  const ok = await cli({ TRUSTGATE_STATUS_TOKEN: token });
+  t.equal(ok.code, 0, ok.stderr);
+  t.match(ok.stdout, /^docker\.io\/library\/app {2}verify \(roles targets\/releases, targets; pinning tofu\) {2}served 1, refused 1$/m);
+  t.match(ok.stdout, /last: \S+ refused docker\.io\/library\/app:nope \[NOT_SIGNED\]/);
+  t.match(ok.stdout, /docker\.io\/library\/app {2}notary trust data until \S+ \(\d+d \d+h left\)/);
+  const noCreds = await cli({});
+  t.equal(noCreds.code, 2);
+  t.match(noCreds.stderr, 'TRUSTGATE_STATUS_TOKEN');
 });
