@@ -120,7 +120,7 @@ export async function loadConfig(path: string | undefined, env: Env = process.en
   } catch (cause) {
     throw new ConfigError(`${path} is not valid YAML: ${(cause as Error).message}`, { cause });
   }
-  const config = await parseConfig(doc ?? {}, { env, baseDir: dirname(resolve(path)) });
+  const config = await parseConfig(doc ?? EMBEDDED_DEFAULTS, { env, baseDir: dirname(resolve(path)) });
   if (doc !== null && doc !== undefined) return config;
   const notice = `${path} is empty: running on the embedded defaults (docker.io through registry-1.docker.io, every repository refused until a policy names what to verify)`;
   return { ...config, notices: [notice, ...(config.notices ?? [])] };

@@ -166,7 +166,8 @@ t.test('an empty file means the embedded defaults, and says so', async (t) => {
   const empty = join(dir, 'empty.yaml');
   writeFileSync(empty, '# nothing yet\n');
   const c = await loadConfig(empty, {});
-  t.equal(c.upstreams[0]?.notary, 'https://notary.docker.io');
+  t.equal(c.upstreams[0]?.notary, undefined);
+  t.same(c.policy.map((r) => r.action), ['deny']);
   t.equal(c.notices?.length, 1, 'a notice for the empty file');
   t.same((await loadConfig(EXAMPLE, {})).notices, [], 'the example needs no notice');
 });
