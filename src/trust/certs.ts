@@ -14,7 +14,7 @@ import {
   id_ce_extKeyUsage,
 } from '@peculiar/asn1-x509';
 import { CertificateError } from '../errors.js';
-import { makePublicKey, publicKeyFromSpki, type PublicKey } from './keys.js';
+import { makePublicKey, publicKeyFromSpki, type PublicKey } from './public-key.js';
 import { decodePemCertificates, encodePemCertificate, PemError } from './pem.js';
 
 const OID_COMMON_NAME = '2.5.4.3';

@@ -1,6 +1,7 @@
 // The trust engine: pure verification of Notary (TUF) trust data. No network, no store, no clock.
 export { canonicalBytes, canonicalString, parseJson, type JsonObject, type JsonValue } from './canonical.js';
-export { canonicalKeyId, keyIdOf, makePublicKey, type PublicKey } from './keys.js';
+export { canonicalKeyId } from './keys.js';
+export { keyIdOf, makePublicKey, type PublicKey } from './public-key.js';
 export { parseCertificate, type CertInfo } from './certs.js';
 export { decodePemCertificates } from './pem.js';
 export * from './metadata.js';

@@ -15,7 +15,7 @@ import {
   UnsignedMetadataError,
 } from '../errors.js';
 import { bundleToKey, certBundleOf, matchCommonNameToGun, validateCertificate, type CertBundle } from './certs.js';
-import type { PublicKey } from './keys.js';
+import type { PublicKey } from './public-key.js';
 import { parseEnvelope, parseRoot, ROOT, type Envelope, type Root } from './metadata.js';
 import { pinCheckerFor, type PinMode, type TrustPinning } from './pinning.js';
 import { verifyThreshold } from './signatures.js';

@@ -6,7 +6,8 @@
 
 import { constants, verify as cryptoVerify } from 'node:crypto';
 import { KeyIdMismatchError, UnsignedMetadataError } from '../errors.js';
-import { verifyingKeyOf, type PublicKey } from './keys.js';
+import { verifyingKeyOf } from './keys.js';
+import type { PublicKey } from './public-key.js';
 
 export interface Signature {
   readonly keyId: string;
