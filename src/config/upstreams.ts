@@ -3,6 +3,7 @@
 
 import type { Credentials, UpstreamConfig } from './config.js';
 import { bad, bool, httpUrl, isObj, mapping, onlyKnown, optStr, parseDuration, readPem, str, strList, type Ctx, type Obj } from './parse.js';
+import { isValidRegistryHost } from '../registry/reference.js';
 
 const MAX_STALENESS_MS = 365 * 86_400_000;
 const UPSTREAM_KEYS = ['name', 'registry', 'notary', 'offline', 'ca', 'default', 'usernameEnv', 'passwordEnv', 'notaryAuth', 'allowedRealms', 'blobs'];
@@ -39,7 +40,7 @@ async function parseUpstream(v: unknown, i: number, ctx: Ctx): Promise<UpstreamC
   if (isObj(v.notaryAuth)) noPassword(v.notaryAuth, `${path}.notaryAuth`);
   onlyKnown(v, path, UPSTREAM_KEYS);
   const name = str(v, 'name', path);
-  if (!/^[a-z0-9.-]+(:\d{1,5})?$/.test(name)) bad(`${path}.name`, `${JSON.stringify(name)} must be a registry host name (lower case, optional :port)`);
+  if (!isValidRegistryHost(name)) bad(`${path}.name`, `${JSON.stringify(name)} must be a registry host name (lower case, optional :port)`);
   const blobs = str(v, 'blobs', path, 'stream');
   if (blobs !== 'stream' && blobs !== 'redirect') bad(`${path}.blobs`, 'must be stream or redirect');
   const ca = optStr(v, 'ca', path);

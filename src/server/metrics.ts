@@ -1,8 +1,14 @@
 // Prometheus metrics (prom-client): what an operator alerts on — refusals by reason, upstream and
-// Notary latency, cache effectiveness, single-flight sharing, and how long until each repository's
-// trust data expires (alert before signatures lapse).
+// Notary latency, cache effectiveness, single-flight sharing, signature work, and how long until each
+// repository's trust data expires (alert before signatures lapse).
+//
+// Repository names are labels only on the expiry gauges, and boundedly: the `maxRepositories` whose
+// trust data expires soonest (the ones to act on), named by GUN or, where names are not for the
+// scraper's eyes, by a hash of it.
 
+import { createHash } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { signatureVerifications } from '../trust/signatures.js';
 
 export interface TrustExpiry {
   readonly gun: string;
@@ -21,6 +27,15 @@ export interface MetricsSources {
   readonly redis?: { readonly up: boolean; readonly errors: number };
 }
 
+export interface MetricsOptions {
+  /** At most this many repositories get their own `gun` series: those whose trust data expires first. */
+  readonly maxRepositories: number;
+  /** `gun`: the repository's GUN; `sha256`: the first 16 hex digits of the GUN's SHA-256. */
+  readonly repositoryLabel: 'gun' | 'sha256';
+}
+
+export const DEFAULT_METRICS_OPTIONS: MetricsOptions = { maxRepositories: 100, repositoryLabel: 'gun' };
+
 export class Metrics {
   readonly registry = new Registry();
   readonly decisions: Counter<'decision' | 'reason' | 'upstream' | 'system'>;
@@ -28,7 +43,7 @@ export class Metrics {
   readonly cacheLookups: Counter<'cache' | 'result'>;
   readonly refreshes: Counter<'upstream' | 'result'>;
 
-  constructor(sources?: MetricsSources, clock: () => number = Date.now) {
+  constructor(sources?: MetricsSources, clock: () => number = Date.now, options: Partial<MetricsOptions> = {}) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'trustgate_' });
     this.decisions = new Counter({
@@ -56,29 +71,16 @@ export class Metrics {
       labelNames: ['upstream', 'result'],
       registers,
     });
+    new Gauge({
+      name: 'trustgate_signature_verifications',
+      help: 'Signature verifications performed (cumulative); verdicts on unchanged trust data are remembered, not repeated',
+      registers,
+      collect() {
+        this.set(signatureVerifications());
+      },
+    });
     if (!sources) return;
-    new Gauge({
-      name: 'trustgate_trust_expiry_seconds',
-      help: 'Seconds until the trust data a repository answers depend on stops being accepted (offline grace included)',
-      labelNames: ['gun'],
-      registers,
-      collect() {
-        this.reset();
-        const now = clock();
-        for (const e of sources.trustExpiries()) this.set({ gun: e.gun }, Math.round((e.expires - now) / 1000));
-      },
-    });
-    new Gauge({
-      name: 'trustgate_offline_grace_remaining_seconds',
-      help: 'For repositories served under an offline grace (expired timestamp/snapshot accepted): seconds until the grace runs out',
-      labelNames: ['gun'],
-      registers,
-      collect() {
-        this.reset();
-        const now = clock();
-        for (const e of sources.trustExpiries()) if (e.stale) this.set({ gun: e.gun }, Math.round((e.expires - now) / 1000));
-      },
-    });
+    this.expiryMetrics(sources, registers, clock, { ...DEFAULT_METRICS_OPTIONS, ...options });
     new Gauge({
       name: 'trustgate_singleflight_joined',
       help: 'Calls that joined an identical operation already in flight instead of starting their own (cumulative)',
@@ -89,6 +91,44 @@ export class Metrics {
       },
     });
     this.redisMetrics(sources, registers);
+  }
+
+  private expiryMetrics(sources: MetricsSources, registers: Registry[], clock: () => number, o: MetricsOptions): void {
+    const label = (gun: string) => (o.repositoryLabel === 'sha256' ? createHash('sha256').update(gun).digest('hex').slice(0, 16) : gun);
+    const soonest = (stale: boolean) =>
+      [...sources.trustExpiries()]
+        .filter((e) => !stale || e.stale)
+        .sort((a, b) => a.expires - b.expires)
+        .slice(0, o.maxRepositories);
+    const seconds = (e: TrustExpiry) => Math.round((e.expires - clock()) / 1000);
+    new Gauge({
+      name: 'trustgate_trust_expiry_seconds',
+      help: `Seconds until the trust data a repository answers depend on stops being accepted (offline grace included); the ${o.maxRepositories} soonest`,
+      labelNames: ['gun'],
+      registers,
+      collect() {
+        this.reset();
+        for (const e of soonest(false)) this.set({ gun: label(e.gun) }, seconds(e));
+      },
+    });
+    new Gauge({
+      name: 'trustgate_offline_grace_remaining_seconds',
+      help: 'For repositories served under an offline grace (expired timestamp/snapshot accepted): seconds until the grace runs out',
+      labelNames: ['gun'],
+      registers,
+      collect() {
+        this.reset();
+        for (const e of soonest(true)) this.set({ gun: label(e.gun) }, seconds(e));
+      },
+    });
+    new Gauge({
+      name: 'trustgate_trust_repositories',
+      help: 'Repositories this process holds verified trust data for (expiry series are kept for the soonest only)',
+      registers,
+      collect() {
+        this.set([...sources.trustExpiries()].length);
+      },
+    });
   }
 
   private redisMetrics(sources: MetricsSources, registers: Registry[]): void {
