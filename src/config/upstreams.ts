@@ -56,7 +56,7 @@ async function parseUpstream(v: unknown, i: number, ctx: Ctx): Promise<UpstreamC
     default: bool(v, 'default', path, false),
     credentials,
     notaryCredentials: notaryAuth ?? credentials,
-    allowedRealms: strList(v, 'allowedRealms', path, []),
+    allowedRealms: strList(v, 'allowedRealms', path, []).map((r, j) => httpUrl(r, `${path}.allowedRealms[${j}]`)),
     blobs,
   };
 }

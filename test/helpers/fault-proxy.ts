@@ -12,6 +12,8 @@ export type FaultMode =
   | { kind: 'flip-manifest-byte' }
   | { kind: 'lie-digest'; digest: string }
   | { kind: 'redirect-blobs'; to: string }
+  /** Name another token realm in the upstream's bearer challenges. */
+  | { kind: 'rewrite-realm'; realm: string }
   | { kind: 'replay'; path: RegExp; body: Buffer }
   /** Accept the request and never answer. */
   | { kind: 'hang'; path: RegExp }
@@ -114,6 +116,7 @@ export class FaultProxy {
       body.writeUInt8(body.readUInt8(body.length - 2) ^ 0x20, body.length - 2);
     }
     if (/\/manifests\//.test(path) && mode.kind === 'lie-digest') out['docker-content-digest'] = mode.digest;
+    if (mode.kind === 'rewrite-realm' && out['www-authenticate']) out['www-authenticate'] = out['www-authenticate'].replace(/realm="[^"]*"/, `realm="${mode.realm}"`);
     if (req.method !== 'HEAD') out['content-length'] = String(body.length);
     res.writeHead(upstream.status, out).end(req.method === 'HEAD' ? undefined : body);
   }
