@@ -236,6 +236,21 @@ export class AuthError extends TransportError {
 
 // ---- the proxy's own refusals ------------------------------------------------------------
 
+/**
+ * An upstream redirected somewhere trustgate neither goes nor sends clients: an address outside the
+ * public ranges on a host not listed in `blobRedirectHosts`, too many hops, or not http(s).
+ */
+export class RedirectRefusedError extends TrustgateError {
+  readonly code = 'REDIRECT_REFUSED' as const;
+  constructor(
+    readonly location: string,
+    readonly why: 'address' | 'hops' | 'scheme' | 'invalid',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The client asked for something malformed (bad name, tag, digest, query). */
 export class RequestInvalidError extends TrustgateError {
   constructor(

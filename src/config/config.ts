@@ -35,6 +35,8 @@ export interface UpstreamConfig {
   readonly notaryCredentials?: Credentials | undefined;
   readonly allowedRealms: readonly string[];
   readonly blobs: BlobMode;
+  /** Hosts (`host[:port]`) blob redirects may lead to at any address; others must be public. */
+  readonly blobRedirectHosts?: readonly string[] | undefined;
 }
 
 export interface PolicyRule {

@@ -6,7 +6,7 @@ import { bad, bool, httpUrl, isObj, mapping, onlyKnown, optStr, parseDuration, r
 import { isValidRegistryHost } from '../registry/reference.js';
 
 const MAX_STALENESS_MS = 365 * 86_400_000;
-const UPSTREAM_KEYS = ['name', 'registry', 'notary', 'offline', 'ca', 'default', 'usernameEnv', 'passwordEnv', 'notaryAuth', 'allowedRealms', 'blobs'];
+const UPSTREAM_KEYS = ['name', 'registry', 'notary', 'offline', 'ca', 'default', 'usernameEnv', 'passwordEnv', 'notaryAuth', 'allowedRealms', 'blobs', 'blobRedirectHosts'];
 
 /**
  * All upstreams, and what an operator should hear at start. A lone upstream is the default unless
@@ -57,6 +57,7 @@ async function parseUpstream(v: unknown, i: number, ctx: Ctx): Promise<UpstreamC
     credentials,
     notaryCredentials: notaryAuth ?? credentials,
     allowedRealms: strList(v, 'allowedRealms', path, []).map((r, j) => httpUrl(r, `${path}.allowedRealms[${j}]`)),
+    blobRedirectHosts: redirectHosts(v, path),
     blobs,
   };
 }
@@ -85,4 +86,11 @@ function credentialsFrom(o: Obj, path: string, ctx: Ctx): Credentials | undefine
   const password = ctx.env[passEnv];
   if (username === undefined || password === undefined) bad(path, `environment variables ${userEnv} and ${passEnv} must be set`);
   return { username, password };
+}
+
+/** `blobRedirectHosts`: exact `host` or `host:port` entries (a bracketed IPv6 literal too), lower-cased. */
+function redirectHosts(v: Obj, path: string): string[] {
+  const hosts = strList(v, 'blobRedirectHosts', path, []).map((h) => h.toLowerCase());
+  for (const h of hosts) if (!/^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/.test(h)) bad(`${path}.blobRedirectHosts`, `${h} is not host[:port]`);
+  return hosts;
 }

@@ -143,7 +143,7 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
     expiries: () => notarySource.expiries(),
     manifests,
     artifacts,
-    blobs: new BlobService(dispatchers.direct),
+    blobs: new BlobService(dispatchers.direct, dispatchers.redirects),
     blobDispatchers: dispatchers,
     tags: new TagService(trustFor),
     trustFiles: new TrustFileService(stores.trustStore, policy),

@@ -21,6 +21,7 @@ export interface UpstreamSpec {
   usernameEnv?: string;
   passwordEnv?: string;
   allowedRealms?: string[];
+  blobRedirectHosts?: string[];
 }
 
 export interface TrustgateSpec {
