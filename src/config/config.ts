@@ -79,6 +79,8 @@ export interface Config {
   readonly auth?: ClientAuthConfig | undefined;
   /** TLS for the listener; absent: plain HTTP. */
   readonly tls?: { readonly certPath: string; readonly keyPath: string } | undefined;
+  /** /metrics: behind client authentication or not; repositories in labels (the soonest-expiring N, named or hashed). */
+  readonly metrics: { readonly auth: boolean; readonly maxRepositories: number; readonly repositoryLabel: 'gun' | 'sha256' };
   /** What the operator should hear at start: the configuration works, but perhaps not as meant. */
   readonly notices?: readonly string[];
 }
@@ -129,7 +131,7 @@ export async function loadConfig(path: string | undefined, env: Env = process.en
 }
 
 /** Every top-level key; a section added here gets its own parser below. */
-const ROOT_KEYS = ['listen', 'redis', 'redisPrefix', 'upstreams', 'policy', 'trust', 'timeouts', 'limits', 'log', 'auth', 'tls'];
+const ROOT_KEYS = ['listen', 'redis', 'redisPrefix', 'upstreams', 'policy', 'trust', 'timeouts', 'limits', 'log', 'auth', 'tls', 'metrics'];
 
 export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
   if (!isObj(doc)) bad('(root)', 'must be a mapping');
@@ -158,8 +160,20 @@ export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
     log: { level: str(mapping(doc.log, 'log', ['level']), 'level', 'log', ctx.env.TRUSTGATE_LOG_LEVEL ?? 'info') },
     auth: parseClientAuth(doc.auth, ctx),
     tls: parseTls(doc.tls, ctx),
+    metrics: parseMetrics(doc.metrics, doc.auth !== undefined && doc.auth !== null),
     notices,
   };
+}
+
+function parseMetrics(v: unknown, hasAuth: boolean): Config['metrics'] {
+  const metrics = mapping(v, 'metrics', ['auth', 'maxRepositories', 'repositoryLabel']);
+  const auth = bool(metrics, 'auth', 'metrics', false);
+  if (auth && !hasAuth) bad('metrics.auth', 'needs client authentication (auth) configured');
+  const repositoryLabel = str(metrics, 'repositoryLabel', 'metrics', 'gun');
+  if (repositoryLabel !== 'gun' && repositoryLabel !== 'sha256') bad('metrics.repositoryLabel', 'must be gun or sha256');
+  const maxRepositories = metrics.maxRepositories ?? 100;
+  if (typeof maxRepositories !== 'number' || !Number.isSafeInteger(maxRepositories) || maxRepositories < 0) bad('metrics.maxRepositories', 'must be a whole number');
+  return { auth, maxRepositories, repositoryLabel };
 }
 
 function parseTrust(v: unknown, redis: string | undefined, ctx: Ctx): Config['trust'] {

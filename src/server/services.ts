@@ -127,6 +127,7 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
       ...(stores.health ? { redis: stores.health } : {}),
     },
     clock,
+    { maxRepositories: config.metrics.maxRepositories, repositoryLabel: config.metrics.repositoryLabel },
   );
   const dispatchers = blobDispatchers(config);
   return {

@@ -32,6 +32,7 @@ export interface TrustgateSpec {
   timeouts?: Record<string, string>;
   auth?: Record<string, unknown>;
   tls?: { cert: string; key: string };
+  metrics?: Record<string, unknown>;
   env?: Record<string, string>;
 }
 
@@ -52,6 +53,7 @@ export function configDoc(spec: TrustgateSpec, port: number): Record<string, unk
     ...(spec.timeouts ? { timeouts: spec.timeouts } : {}),
     ...(spec.auth ? { auth: spec.auth } : {}),
     ...(spec.tls ? { tls: spec.tls } : {}),
+    ...(spec.metrics ? { metrics: spec.metrics } : {}),
     log: { level: 'warn' },
   };
 }
