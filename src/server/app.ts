@@ -58,7 +58,7 @@ export async function buildApp(services: Services, o: AppOptions = {}): Promise<
   await app.register(replyFrom, { undici: services.blobDispatchers.follow as unknown as Record<string, unknown>, disableRequestLogging: true });
 
   // reads only: refuse pushes and deletes before any body is read; refuse requests no client sends;
-  // authenticate on the path the router will route (absolute-form targets included)
+  // authenticate on the path the router will route (absolute-form targets refused first)
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new UnsupportedError(`${req.method} is not supported: trustgate serves pulls only`);

@@ -1,7 +1,7 @@
-// The request target, parsed once, before anything else looks at it: the path and query of an
-// origin-form (`/v2/…`) or absolute-form (`http://host/v2/…`, which the router accepts too) target,
-// then the registry route by path segments. Client authentication and routing decide on this same
-// parsed path, so no spelling of a target reaches a route without the check that route needs.
+// The request target, parsed once, before anything else looks at it. Registry clients send
+// origin-form targets (`/v2/…`); an absolute-form one (`GET http://host/v2/… HTTP/1.1`, meant for
+// proxies) is refused, although the router would route it — so client authentication and routing
+// always decide on the same path, and no spelling of a target reaches a route without its check.
 //
 // Linear work only: a length cap first, then splitting on `/`; the grammar's regular expressions see
 // single names and references, never a whole attacker-sized path (a backtracking pattern over a
@@ -20,21 +20,12 @@ export interface RequestTarget {
   readonly query: string;
 }
 
-/** The path and query of a raw request target; anything but origin- or absolute-form is refused. */
+/** The path and query of an origin-form request target; anything else is refused. */
 export function parseRequestTarget(raw: string): RequestTarget {
   if (raw.length > MAX_TARGET_LENGTH) throw new RequestInvalidError('NAME_INVALID', `request target longer than ${MAX_TARGET_LENGTH} characters`);
-  let rest = raw;
-  if (!raw.startsWith('/')) {
-    const scheme = raw.slice(0, 8).toLowerCase();
-    const after = scheme.startsWith('http://') ? 7 : scheme.startsWith('https://') ? 8 : -1;
-    if (after < 0) throw new RequestInvalidError('BAD_REQUEST', 'the request target is neither a path nor an http(s) URL');
-    const slash = raw.indexOf('/', after);
-    const question = raw.indexOf('?', after);
-    // http://host?q has no path: it is the root, as the router sees it
-    rest = slash >= 0 && (question < 0 || slash < question) ? raw.slice(slash) : `/${question >= 0 ? raw.slice(question) : ''}`;
-  }
-  const q = rest.indexOf('?');
-  return q < 0 ? { path: rest, query: '' } : { path: rest.slice(0, q), query: rest.slice(q + 1) };
+  if (!raw.startsWith('/')) throw new RequestInvalidError('BAD_REQUEST', 'the request target must be a path (trustgate is a registry, not an HTTP proxy)');
+  const q = raw.indexOf('?');
+  return q < 0 ? { path: raw, query: '' } : { path: raw.slice(0, q), query: raw.slice(q + 1) };
 }
 
 export type RegistryRoute =

@@ -1,6 +1,7 @@
 // The request path of a `trustgate serve` process with client authentication, sent raw over a socket:
-// absolute-form targets (`GET http://x/v2/ HTTP/1.1`) are authenticated and routed like origin-form
-// ones; only /healthz, /readyz and (unless metrics.auth) /metrics are open; a 12 KB target is refused
+// absolute-form targets (`GET http://x/v2/ HTTP/1.1`, which the router would route) are refused
+// before routing, with or without credentials; every other path needs credentials but /healthz,
+// /readyz and (unless metrics.auth) /metrics; a 12 KB target is refused
 // for its length; a verified tag list's Link keeps the upstream prefix the client used; repository
 // labels on /metrics are bounded and hashed when asked.
 
@@ -76,24 +77,30 @@ t.test('the request path of an authenticating trustgate', async (t) => {
   t.teardown(closedMetrics.stop);
   const auth = { authorization: BEARER };
 
-  await t.test('absolute-form targets are authenticated and routed like origin-form ones', async (t) => {
-    for (const target of ['http://x/v2/', 'http://x/v2/library/demo/manifests/v1', 'https://x:443/v2/library/demo/tags/list', 'http://x/v2/library/demo/_trust/tuf/root.json', '/v2/', '/v2/library/demo/manifests/v1']) {
+  await t.test('absolute-form targets are refused before routing; origin-form ones need credentials', async (t) => {
+    const reason = (r: Raw) => (JSON.parse(r.body || '{}') as { errors?: { detail: { reason: string } }[] }).errors?.[0]?.detail.reason;
+    for (const target of ['http://x/v2/', 'http://x/v2/library/demo/manifests/v1', 'https://x:443/v2/library/demo/tags/list', 'http://x/healthz', 'http://x/metrics']) {
+      for (const headers of [{}, auth]) {
+        const r = await raw(tg.port, target, headers);
+        t.equal(r.status, 400, `${target}${headers === auth ? ' with credentials' : ''}`);
+        t.equal(reason(r), 'BAD_REQUEST');
+      }
+    }
+    for (const target of ['/v2/', '/v2/library/demo/manifests/v1', '/v2/library/demo/tags/list', '/v2/docker.io/library/demo/_trust/tuf/root.json']) {
       const r = await raw(tg.port, target);
       t.equal(r.status, 401, `${target} without credentials`);
       t.match(r.headers['www-authenticate'] ?? '', /^Basic realm=/);
     }
-    const absolute = await raw(tg.port, 'http://x/v2/library/demo/manifests/v1', auth);
-    t.equal(absolute.status, 200, 'with credentials, an absolute-form pull is served');
-    t.equal(absolute.headers['docker-content-digest'], v1.digest);
-    t.equal((await raw(tg.port, 'http://x/v2/', auth)).status, 200);
+    const pulled = await raw(tg.port, '/v2/library/demo/manifests/v1', auth);
+    t.equal(pulled.status, 200);
+    t.equal(pulled.headers['docker-content-digest'], v1.digest);
   });
 
   await t.test('only liveness, readiness and metrics are open', async (t) => {
-    for (const target of ['/healthz', 'http://x/healthz', '/metrics', 'http://x/metrics?x=1']) t.equal((await raw(tg.port, target)).status, 200, target);
+    for (const target of ['/healthz', '/metrics', '/metrics?x=1']) t.equal((await raw(tg.port, target)).status, 200, target);
     t.not((await raw(tg.port, '/readyz')).status, 401);
     for (const target of ['/v2/../healthz', '//healthz', '/nothing', '/healthz/']) t.equal((await raw(tg.port, target)).status, 401, target);
     t.equal((await raw(closedMetrics.port, '/metrics')).status, 401, 'metrics.auth');
-    t.equal((await raw(closedMetrics.port, 'http://x/metrics')).status, 401);
     t.equal((await raw(closedMetrics.port, '/metrics', auth)).status, 200);
     t.equal((await raw(closedMetrics.port, '/healthz')).status, 200);
   });

@@ -1,20 +1,17 @@
 // The request target is parsed once, in linear time, before routing and client authentication:
-// origin- and absolute-form alike, and no regular expression ever runs over a whole path.
+// origin-form only (absolute-form is refused), and no regular expression ever runs over a whole path.
 
 import t from 'tap';
 import { RequestInvalidError, UnsupportedError, UpstreamNotFoundError } from '../../src/errors.js';
 import { isOpenPath, MAX_TARGET_LENGTH, parseRequestTarget, parseRoute } from '../../src/server/request-target.js';
 import { parsePath } from '../../src/server/routes.js';
 
-t.test('origin-form and absolute-form targets give the path the router routes', async (t) => {
+t.test('origin-form targets give the path the router routes; absolute-form ones are refused', async (t) => {
   t.same(parseRequestTarget('/v2/library/demo/manifests/v1?ns=docker.io'), { path: '/v2/library/demo/manifests/v1', query: 'ns=docker.io' });
-  t.same(parseRequestTarget('http://x/v2/'), { path: '/v2/', query: '' });
-  t.same(parseRequestTarget('HTTPS://trustgate.example:5000/v2/a/tags/list?n=1'), { path: '/v2/a/tags/list', query: 'n=1' });
-  t.same(parseRequestTarget('http://x?y'), { path: '/', query: 'y' });
-  t.same(parseRequestTarget('http://x'), { path: '/', query: '' });
-  t.same(parseRequestTarget('http://x/healthz'), { path: '/healthz', query: '' });
-  for (const bad of ['*', 'trustgate.example:443', 'ftp://x/v2/', 'v2/']) {
-    t.throws(() => parseRequestTarget(bad), RequestInvalidError, bad);
+  t.same(parseRequestTarget('/metrics?x=1'), { path: '/metrics', query: 'x=1' });
+  for (const bad of ['http://x/v2/', 'HTTPS://x:443/healthz', 'http://x', '*', 'trustgate.example:443', 'v2/']) {
+    const err = t.throws(() => parseRequestTarget(bad), RequestInvalidError, bad) as unknown as RequestInvalidError;
+    t.equal(err.code, 'BAD_REQUEST');
   }
   const long = t.throws(() => parseRequestTarget('/v2/' + 'a/'.repeat(MAX_TARGET_LENGTH))) as unknown as RequestInvalidError;
   t.equal(long.code, 'NAME_INVALID');
