@@ -97,6 +97,21 @@ export class FileTooLargeError extends RepositoryError {
 /** A root certificate is unusable: CN/GUN mismatch, expired, SHA-1 signed, weak RSA, unparsable. */
 export class CertificateError extends RepositoryError {
   readonly code = 'CERTIFICATE_INVALID' as const;
+  /** The certificate at fault, and since when it is no longer valid, when known. */
+  readonly certificate: CertificateFault | undefined;
+  constructor(role: string | undefined, message: string, options?: { cause?: unknown; certificate?: CertificateFault }) {
+    super(role, message, options);
+    this.certificate = options?.certificate;
+  }
+}
+
+export interface CertificateFault {
+  /** Subject common name. */
+  readonly name: string;
+  /** The root key ID it belongs to, as root.json lists it. */
+  readonly keyId?: string | undefined;
+  /** notAfter, for an expired certificate. */
+  readonly expired?: Date | undefined;
 }
 
 /** The root does not match the configured trust pinning (or TOFU is disabled). */
@@ -300,6 +315,24 @@ export class UpstreamNotFoundError extends TrustgateError {
     message: string,
   ) {
     super(message);
+  }
+}
+
+// ---- the shared store ----------------------------------------------------------------------
+
+/**
+ * The shared store (Redis) cannot answer with authority: down, too slow, lost data, or holding a
+ * repository's state only in part. Trust is never bootstrapped on such an answer.
+ */
+export class StoreUnavailableError extends TrustgateError {
+  readonly code = 'STORE_UNAVAILABLE' as const;
+  constructor(
+    /** Which store, for the operator (e.g. `redis 10.0.0.5:6379`, never credentials). */
+    readonly store: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${store}: ${message}`, options);
   }
 }
 

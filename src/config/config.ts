@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { bad, bool, isObj, mapping, onlyKnown, optStr, parseDuration, parseListen, parseSize, readPem, str, strList, type Ctx, type Env } from './parse.js';
 import { checkTrustCoverage, parseRuleTrust, type SigstorePolicy, type TrustMode } from './sigstore.js';
+import { parseRedisConfig, type RedisConfig } from './redis.js';
 import { parseUpstreams } from './upstreams.js';
 
 export { parseDuration, parseSize, type Ctx } from './parse.js';
@@ -53,7 +54,7 @@ export interface PolicyRule {
 
 export interface Config {
   readonly listen: { readonly host: string; readonly port: number };
-  readonly redis?: string | undefined;
+  readonly redis?: RedisConfig | undefined;
   readonly redisPrefix: string;
   readonly upstreams: readonly UpstreamConfig[];
   readonly policy: readonly PolicyRule[];
@@ -139,8 +140,7 @@ export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
   const { upstreams, notices } = await parseUpstreams(doc.upstreams ?? EMBEDDED_DEFAULTS.upstreams, ctx);
   const rawPolicy = doc.policy ?? DEFAULT_POLICY;
   if (!Array.isArray(rawPolicy)) bad('policy', 'must be a list of rules');
-  const redis = ctx.env.TRUSTGATE_REDIS_URL ?? optStr(doc, 'redis', '(root)');
-  if (redis && !/^rediss?:\/\//.test(redis)) bad('redis', 'must be a redis:// or rediss:// URL');
+  const redis = await parseRedisConfig(doc.redis, ctx.env, ctx.baseDir);
   const trust = parseTrust(doc.trust, redis, ctx);
   const offline = upstreams.filter((u) => u.notary === 'offline').map((u) => u.name);
   if (offline.length > 0 && !redis && !trust.bundlesDir) {
@@ -176,7 +176,7 @@ function parseMetrics(v: unknown, hasAuth: boolean): Config['metrics'] {
   return { auth, maxRepositories, repositoryLabel };
 }
 
-function parseTrust(v: unknown, redis: string | undefined, ctx: Ctx): Config['trust'] {
+function parseTrust(v: unknown, redis: RedisConfig | undefined, ctx: Ctx): Config['trust'] {
   const trust = mapping(v, 'trust', ['refreshInterval', 'tofu', 'rootMaxBytes', 'bundles']);
   const bundles = optStr(trust, 'bundles', 'trust');
   if (bundles && redis) bad('trust.bundles', 'is for the in-process cache: with redis configured, trust data (and imports) live in Redis');

@@ -25,6 +25,10 @@ export interface MetricsSources {
   singleFlightJoined(): Record<string, number>;
   /** Redis availability, when Redis is configured. */
   readonly redis?: { readonly up: boolean; readonly errors: number };
+  /** Per repository: when its trusted root's certificates stop carrying it (epoch ms). */
+  rootCertificateExpiries?(): Iterable<{ readonly gun: string; readonly expires: number }>;
+  /** Times the shared store was found to have lost trust data (cumulative). */
+  storeDataLoss?(): number;
 }
 
 export interface MetricsOptions {
@@ -91,6 +95,35 @@ export class Metrics {
       },
     });
     this.redisMetrics(sources, registers);
+    this.trustStateMetrics(sources, registers, clock);
+  }
+
+  private trustStateMetrics(sources: MetricsSources, registers: Registry[], clock: () => number): void {
+    const certs = sources.rootCertificateExpiries?.bind(sources);
+    if (certs) {
+      new Gauge({
+        name: 'trustgate_root_certificate_expiry_seconds',
+        help: "Seconds until a repository's trusted root certificate expires (negative: expired; pulls are refused until the owner rotates the root key)",
+        labelNames: ['gun'],
+        registers,
+        collect() {
+          this.reset();
+          for (const e of certs()) this.set({ gun: e.gun }, Math.round((e.expires - clock()) / 1000));
+        },
+      });
+    }
+    const loss = sources.storeDataLoss?.bind(sources);
+    if (loss) {
+      new Counter({
+        name: 'trustgate_store_data_loss_total',
+        help: 'Times the shared store was found to have lost trust data (roots and floors were written back)',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(loss());
+        },
+      });
+    }
   }
 
   private expiryMetrics(sources: MetricsSources, registers: Registry[], clock: () => number, o: MetricsOptions): void {

@@ -6,7 +6,7 @@ export { parseCertificate, type CertInfo } from './certs.js';
 export { decodePemCertificates } from './pem.js';
 export * from './metadata.js';
 export { NO_PINNING, type TrustPinning, type PinMode } from './pinning.js';
-export { validateRoot, type VerifiedRoot } from './root.js';
+export { rotatedRoles, validateRoot, type VerifiedRoot } from './root.js';
 export { verifySignature, verifyThreshold, type Signature, type RoleKeys } from './signatures.js';
 export { TrustedMetadataSet, checkFileMeta, type TrustContext, type Verified } from './trusted-set.js';
 export { resolveSignedTag, signedDigests, chainOf, acceptedUntil, DOCKER_ROLES, type SignedTarget, type RoleExpiry } from './resolve.js';
