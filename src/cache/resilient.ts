@@ -75,7 +75,7 @@ export class ResilientTrustStore implements TrustStore {
 
   async getVersions(gun: string): Promise<Map<string, number>> {
     const local = await this.memory.getVersions(gun);
-    const remembered = this.memory.hasRoot(gun);
+    const remembered = local.size > 0; // floors this replica verified itself
     let state: StoredState;
     try {
       state = await this.health.run(() => this.shared.readState(gun));
@@ -158,7 +158,8 @@ export class ResilientTrustStore implements TrustStore {
     const localRoot = local.get(ROOT) ?? 0;
     const sharedRoot = state.root ? (state.versions.get(ROOT) ?? 0) : 0;
     if (sharedRoot > localRoot) return; // another replica rotated: this one follows at its refresh
-    if (sharedRoot === localRoot && state.root && !state.root.equals((await this.memory.getMetadata(gun, ROOT)) as Buffer)) {
+    const trusted = await this.memory.getMetadata(gun, ROOT);
+    if (sharedRoot === localRoot && state.root && trusted && !state.root.equals(trusted)) {
       this.opts.onEvent?.({ type: 'store-root-conflict', gun, reason: `the store holds another root version ${sharedRoot} than the one this replica trusts` });
       return;
     }
