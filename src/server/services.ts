@@ -125,6 +125,8 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
       trustExpiries: () => notarySource.expiries(),
       singleFlightJoined: () => ({ ...notarySource.joined(), manifest_fetch: manifests.fetches.joined }),
       ...(stores.health ? { redis: stores.health } : {}),
+      rootCertificateExpiries: () => notary.rootCertificateExpiries(),
+      ...(stores.shared ? { storeDataLoss: () => stores.shared?.dataLoss ?? 0 } : {}),
     },
     clock,
     { maxRepositories: config.metrics.maxRepositories, repositoryLabel: config.metrics.repositoryLabel },
