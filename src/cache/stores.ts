@@ -44,9 +44,9 @@ export async function openStores(config: Config, logger?: Logger): Promise<Store
   const client = connectStore(cfg);
   let trust: ResilientTrustStore | undefined;
   const health = new RedisHealth(client, cfg.describe, {
-    onDown: (err) => logger?.warn({ store: cfg.describe, err: errText(err) }, 'shared store unavailable: only repositories this replica remembers are served'),
+    onDown: (err) => logger?.warn({ store: cfg.describe, err: errText(err) }, 'redis unreachable: only repositories this replica remembers are served, from its memory'),
     onUp: () => {
-      logger?.info({ store: cfg.describe }, 'shared store answers again');
+      logger?.info({ store: cfg.describe }, 'redis reachable again: using the shared store');
       void checkPolicy().then(() => trust?.recovered());
     },
   });
