@@ -12,7 +12,7 @@ import type { RedisConfig } from '../config/redis.js';
 
 export type StoreClient = Redis | Cluster;
 
-const COMMAND_TIMEOUT_MS = 1_000;
+const COMMAND_TIMEOUT_MS = 2_000;
 const CONNECT_TIMEOUT_MS = 2_000;
 const retry = (times: number) => Math.min(100 * times, 1_000);
 

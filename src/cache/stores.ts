@@ -24,7 +24,7 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-const READY_WAIT_MS = 2_000;
+const READY_WAIT_MS = 5_000;
 
 /** In-process stores (tests, `check`, the default without Redis). */
 export function memoryStores(memoryCacheMaxBytes?: number): Stores {

@@ -97,7 +97,7 @@ t.test('stalled by DEBUG SLEEP: refused while stalled; healthy again on the next
   let reconnects = 0;
   a.health.client.on('reconnecting', () => reconnects++);
   const c = await raw(t, redis);
-  const stalled = c.call('DEBUG', 'SLEEP', '2.5');
+  const stalled = c.call('DEBUG', 'SLEEP', '4');
   await sleep(100);
   await t.rejects(a.trust.getMetadata(OTHER, 'root'), { code: 'STORE_UNAVAILABLE' }, 'a first contact while the store is stalled');
   t.equal(a.health.up, false);

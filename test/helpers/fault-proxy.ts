@@ -1,6 +1,6 @@
 // A fault-injecting HTTP proxy between trustgate and a real upstream: it records every request and,
-// per mode, swaps manifest bytes, lies in Docker-Content-Digest, replays stored responses, or
-// redirects blobs to another host.
+// per mode, swaps manifest bytes, lies in Docker-Content-Digest, replays stored responses, redirects
+// blobs to another host, or answers everything from another server (a forged repository).
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -24,7 +24,9 @@ export type FaultMode =
   /** Pass the response headers and half the body, then cut the connection. */
   | { kind: 'drop-mid-body'; path: RegExp }
   /** Pass the response headers and a little of the body, then go silent. */
-  | { kind: 'stall-body'; path: RegExp };
+  | { kind: 'stall-body'; path: RegExp }
+  /** Answer every request from another server (a forged repository behind the same name). */
+  | { kind: 'forward'; to: string };
 
 export interface Recorded {
   method: string;
@@ -91,7 +93,8 @@ export class FaultProxy {
     for (const [k, v] of Object.entries(req.headers)) if (k !== 'host' && k !== 'connection' && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     let upstream: Response;
     try {
-      upstream = await fetch(this.target + path, { method: req.method, headers, redirect: 'manual' });
+      const base = mode.kind === 'forward' ? mode.to : this.target;
+      upstream = await fetch(base + path, { method: req.method, headers, redirect: 'manual' });
     } catch {
       res.writeHead(502).end();
       return;

@@ -27,7 +27,8 @@ export interface UpstreamSpec {
 export interface TrustgateSpec {
   upstreams: UpstreamSpec[];
   policy?: Record<string, unknown>[];
-  redis?: string;
+  /** A URL, or the `redis` mapping (sentinels, cluster, credentials, tls). */
+  redis?: string | Record<string, unknown>;
   trust?: Record<string, unknown>;
   timeouts?: Record<string, string>;
   auth?: Record<string, unknown>;
