@@ -68,7 +68,10 @@ export class ResilientTrustStore implements TrustStore {
     await this.epoch.check().catch(() => {});
   }
 
-  /** A write the store did not get onto enough replicas: it is written again on the next read. */
+  /**
+   * A write the store did not get onto enough replicas. If a failover loses it, the next read of
+   * the repository finds the store behind this replica and writes it back (not counted as a loss).
+   */
   unacknowledged(gun: string): void {
     this.pending.add(gun);
   }

@@ -4,6 +4,7 @@
 
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { RedisConfig } from '../config/redis.js';
 import { DirectoryTrustStore } from './directory-store.js';
 import { RedisHealth } from './health.js';
 import { assertEvictionPolicy, connectStore, evictionPolicy, whenReady } from './redis-connect.js';
@@ -33,59 +34,59 @@ export function memoryStores(memoryCacheMaxBytes?: number): Stores {
 
 export async function openStores(config: Config, logger?: Logger): Promise<Stores> {
   const cfg = config.redis;
-  if (!cfg) {
-    if (!config.trust.bundlesDir) return memoryStores(config.limits.memoryCacheMaxBytes);
-    // with `trust.bundles`, imported trust data lives in that directory (read on every refresh)
-    const trustStore = new DirectoryTrustStore(config.trust.bundlesDir);
-    await trustStore.check(); // a directory others could write (or a damaged one) stops the start, with the fix
-    const results = new MemoryResultCache(config.limits.memoryCacheMaxBytes);
-    return { trustStore, results, close: async () => {} };
-  }
+  if (cfg) return redisStores(config, cfg, logger);
+  if (!config.trust.bundlesDir) return memoryStores(config.limits.memoryCacheMaxBytes);
+  // with `trust.bundles`, imported trust data lives in that directory (read on every refresh)
+  const trustStore = new DirectoryTrustStore(config.trust.bundlesDir);
+  await trustStore.check(); // a directory others could write (or a damaged one) stops the start, with the fix
+  const results = new MemoryResultCache(config.limits.memoryCacheMaxBytes);
+  return { trustStore, results, close: async () => {} };
+}
+
+/** Redis with this replica's memory beside it; refuses to start on a store that may evict trust keys. */
+async function redisStores(config: Config, cfg: RedisConfig, logger?: Logger): Promise<Stores> {
   const client = connectStore(cfg);
+  const log = { store: cfg.describe };
+  const checkPolicy = async () => {
+    const policy = await evictionPolicy(client);
+    if (policy?.startsWith('allkeys-')) logger?.error({ ...log, policy }, 'maxmemory-policy may evict trusted roots and floors: use noeviction or volatile-*');
+    return policy;
+  };
   let trust: ResilientTrustStore | undefined;
   const health = new RedisHealth(client, cfg.describe, {
-    onDown: (err) => logger?.warn({ store: cfg.describe, err: errText(err) }, 'redis unreachable: only repositories this replica remembers are served, from its memory'),
+    onDown: (err) => logger?.warn({ ...log, err: errText(err) }, 'redis unreachable: only repositories this replica remembers are served, from its memory'),
     onUp: () => {
-      logger?.info({ store: cfg.describe }, 'redis reachable again: using the shared store');
+      logger?.info(log, 'redis reachable again: using the shared store');
       void checkPolicy().then(() => trust?.recovered());
     },
   });
-  const checkPolicy = async () => {
-    const policy = await evictionPolicy(client);
-    if (policy?.startsWith('allkeys-')) logger?.error({ store: cfg.describe, policy }, 'maxmemory-policy may evict trusted roots and floors: use noeviction or volatile-*');
-    return policy;
-  };
   const shared = new RedisTrustStore(client, config.redisPrefix, {
     waitReplicas: cfg.waitReplicas,
     describe: cfg.describe,
     onUnacknowledged: (gun, role, acks) => {
       trust?.unacknowledged(gun);
-      logger?.warn({ store: cfg.describe, gun, role, acks, wanted: cfg.waitReplicas }, 'trust write not acknowledged by enough replicas: it is written again later');
+      logger?.warn({ ...log, gun, role, acks, wanted: cfg.waitReplicas }, 'trust write not acknowledged by enough replicas: this replica writes it back if a failover loses it');
     },
   });
   trust = new ResilientTrustStore(shared, health, { onEvent: (e) => logEvent(logger, cfg.describe, e) });
-  const ready = await whenReady(client, READY_WAIT_MS, cfg.describe).then(
-    () => true,
-    (err: unknown) => (health.markDown(err), false),
-  );
-  if (ready) {
-    try {
-      assertEvictionPolicy(await checkPolicy(), cfg.describe);
-    } catch (err) {
-      client.disconnect();
-      throw err;
-    }
-  }
+  await whenReady(client, READY_WAIT_MS, cfg.describe).then(
+    () => checkPolicy().then((policy) => assertEvictionPolicy(policy, cfg.describe)),
+    (err: unknown) => health.markDown(err), // trustgate starts without Redis, and serves nothing new
+  ).catch((err: unknown) => {
+    client.disconnect();
+    throw err;
+  });
   trust.start();
   const results = new RedisResultCache(client, config.redisPrefix);
+  const store = trust;
   return {
-    trustStore: trust,
+    trustStore: store,
     results: new ResilientResultCache(results, health, config.limits.memoryCacheMaxBytes),
     health,
-    shared: trust,
+    shared: store,
     check: async () => void (await client.ping()),
     close: async () => {
-      await trust.close();
+      await store.close();
       await results.close();
     },
   };
