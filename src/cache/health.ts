@@ -1,7 +1,8 @@
 // Whether the shared store answers now. Any failed or slow command marks it down; it is up again on
 // the next command that succeeds — a probe (PING) runs while it is down, so a stall that never drops
 // the connection (a slow fsync, DEBUG SLEEP, a long script) recovers as soon as Redis answers, not
-// only when ioredis reconnects. While it is down, commands are not sent at all: nothing waits on it.
+// only when ioredis reconnects. While it is down, commands are not sent at all: nothing waits on it
+// (except a process that just started: its commands wait up to 2 s for the first connection).
 
 import { StoreUnavailableError } from '../errors.js';
 import type { StoreClient } from './redis-connect.js';
@@ -11,8 +12,13 @@ export interface StoreHealthEvents {
   onUp?(): void;
 }
 
+/** How long a command waits for the very first connection (start-up), then fails as unavailable. */
+const FIRST_READY_WAIT_MS = 2_000;
+
 export class RedisHealth {
   private upNow: boolean;
+  private everUp: boolean;
+  private readonly firstReady: Promise<void>;
   private probe: NodeJS.Timeout | undefined;
   private downCause: unknown;
   /** Failures that marked the store down (cumulative). */
@@ -26,6 +32,8 @@ export class RedisHealth {
     private readonly probeMs = 500,
   ) {
     this.upNow = client.status === 'ready';
+    this.everUp = this.upNow;
+    this.firstReady = this.upNow ? Promise.resolve() : new Promise((resolve) => client.once('ready', () => resolve()));
     if (!this.upNow) this.startProbe();
     client.on('ready', () => this.markUp());
     client.on('close', () => this.markDown(new Error('connection closed')));
@@ -50,6 +58,7 @@ export class RedisHealth {
   private markUp(): void {
     if (this.upNow) return;
     this.upNow = true;
+    this.everUp = true;
     this.downCause = undefined;
     clearInterval(this.probe);
     this.probe = undefined;
@@ -79,6 +88,7 @@ export class RedisHealth {
    * StoreUnavailableError: the caller decides what it may still do without the store.
    */
   async run<T>(op: () => Promise<T>): Promise<T> {
+    if (!this.upNow && !this.everUp) await this.firstConnection();
     if (!this.upNow) throw this.unavailable();
     try {
       return await op();
@@ -87,6 +97,14 @@ export class RedisHealth {
       this.markDown(err);
       throw this.unavailable(err);
     }
+  }
+
+  /** A process that just started waits (briefly) for its first connection instead of refusing at once. */
+  private async firstConnection(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_READY_WAIT_MS)));
+    await Promise.race([this.firstReady, timeout]);
+    clearTimeout(timer);
   }
 
   /** Run `op` on the store if it answers; otherwise (or on failure) run `fallback`. */

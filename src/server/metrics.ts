@@ -169,7 +169,7 @@ export class Metrics {
     if (!redis) return;
     new Gauge({
       name: 'trustgate_redis_up',
-      help: '1 while Redis is used; 0 while trustgate serves from its in-process cache because Redis is unreachable',
+      help: '1 while Redis answers; 0 while it does not (only repositories this replica verified itself are served)',
       registers,
       collect() {
         this.set(redis.up ? 1 : 0);
@@ -177,7 +177,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'trustgate_redis_failures',
-      help: 'Redis failures that switched trustgate to its in-process cache (cumulative)',
+      help: 'Redis failures (a command failed or timed out, the connection closed), cumulative',
       registers,
       collect() {
         this.set(redis.errors);
