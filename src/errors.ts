@@ -105,12 +105,10 @@ export class CertificateError extends RepositoryError {
   }
 }
 
+/** A certificate by subject CN, the root key ID (as root.json lists it) and, if expired, its notAfter. */
 export interface CertificateFault {
-  /** Subject common name. */
   readonly name: string;
-  /** The root key ID it belongs to, as root.json lists it. */
   readonly keyId?: string | undefined;
-  /** notAfter, for an expired certificate. */
   readonly expired?: Date | undefined;
 }
 
