@@ -324,12 +324,8 @@ export class UpstreamNotFoundError extends TrustgateError {
  */
 export class StoreUnavailableError extends TrustgateError {
   readonly code = 'STORE_UNAVAILABLE' as const;
-  constructor(
-    /** Which store, for the operator (e.g. `redis 10.0.0.5:6379`, never credentials). */
-    readonly store: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  /** `store` names it for the operator (e.g. `redis://10.0.0.5:6379/0`), never with credentials. */
+  constructor(readonly store: string, message: string, options?: { cause?: unknown }) {
     super(`${store}: ${message}`, options);
   }
 }
