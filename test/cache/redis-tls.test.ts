@@ -30,14 +30,14 @@ t.test('rediss:// with a CA file and an ACL user from the environment', async (t
   t.teardown(redis.stop);
   const env = { TG_USER: 'trustgate', TG_PASSWORD: 's3cret' };
   const redisDoc = { url: `rediss://127.0.0.1:${tlsPort}/0`, usernameEnv: 'TG_USER', passwordEnv: 'TG_PASSWORD', tls: { ca: 'ca.pem' } };
-  const stores = await openStores(await parseConfig({ redis: redisDoc, redisPrefix: 'tls:' }, { env, baseDir: dir.path }));
+  const stores = await openStores(await parseConfig({ upstreams: [{ name: 'docker.io', registry: 'https://registry.example', notary: 'https://notary.example' }], redis: redisDoc, redisPrefix: 'tls:' }, { env, baseDir: dir.path }));
   t.teardown(() => stores.close());
   t.equal(stores.health?.up, true, 'connected over TLS as the ACL user');
   await stores.trustStore.putMetadata('docker.io/library/tls', 'root', Buffer.from('root over tls'), 1);
   t.same(await stores.trustStore.getMetadata('docker.io/library/tls', 'root'), Buffer.from('root over tls'));
 
   const { tls: _ca, ...noCa } = redisDoc; // the server's certificate is then not trusted
-  const untrusted = await openStores(await parseConfig({ redis: noCa, redisPrefix: 'tls:' }, { env, baseDir: dir.path }));
+  const untrusted = await openStores(await parseConfig({ upstreams: [{ name: 'docker.io', registry: 'https://registry.example', notary: 'https://notary.example' }], redis: noCa, redisPrefix: 'tls:' }, { env, baseDir: dir.path }));
   t.teardown(() => untrusted.close());
   await t.rejects(untrusted.trustStore.getMetadata('docker.io/library/never', 'root'), StoreUnavailableError, 'no first contact over a connection that never verified');
 });

@@ -178,7 +178,7 @@ t.test('a first contact on a new or emptied store waits for running replicas to 
 t.test('maxmemory-policy allkeys-* may evict trust keys: trustgate refuses to start on it', async (t) => {
   for (const [policy, refused] of [['allkeys-lru', true], ['volatile-lru', false]] as const) {
     const redis = await startRedis(dir.path, { args: ['--maxmemory-policy', policy] });
-    const config = await parseConfig({ redis: redis.url }, { env: {}, baseDir: dir.path });
+    const config = await parseConfig({ upstreams: [{ name: 'docker.io', registry: 'https://registry.example', notary: 'https://notary.example' }], redis: redis.url }, { env: {}, baseDir: dir.path });
     if (refused) await t.rejects(openStores(config), ConfigError, policy);
     else await (await openStores(config)).close();
     await redis.stop();

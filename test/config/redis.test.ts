@@ -11,14 +11,15 @@ import { tempDir } from '../helpers/process.js';
 const dir = tempDir('redis-config');
 t.teardown(dir.remove);
 writeFileSync(join(dir.path, 'ca.pem'), '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
-const parse = (redis: unknown, env: Record<string, string> = {}) => parseConfig({ redis }, { env, baseDir: dir.path });
+const UPSTREAMS = [{ name: 'docker.io', registry: 'https://registry.example', notary: 'https://notary.example' }];
+const parse = (redis: unknown, env: Record<string, string> = {}) => parseConfig({ upstreams: UPSTREAMS, redis }, { env, baseDir: dir.path });
 
 t.test('a URL string, or TRUSTGATE_REDIS_URL with TRUSTGATE_REDIS_PASSWORD', async (t) => {
   const c = await parse('rediss://10.0.0.1:6380/2');
   t.same(c.redis?.topology, { kind: 'standalone', url: 'rediss://10.0.0.1:6380/2' });
   t.equal(c.redis?.tls, true, 'rediss:// is TLS');
   t.equal(c.redis?.waitReplicas, 0);
-  const e = await parseConfig({}, { env: { TRUSTGATE_REDIS_URL: 'redis://r:6379/0', TRUSTGATE_REDIS_PASSWORD: 's3cret' }, baseDir: dir.path });
+  const e = await parseConfig({ upstreams: UPSTREAMS }, { env: { TRUSTGATE_REDIS_URL: 'redis://r:6379/0', TRUSTGATE_REDIS_PASSWORD: 's3cret' }, baseDir: dir.path });
   t.equal(e.redis?.password, 's3cret');
   t.notMatch(e.redis?.describe ?? '', /s3cret/);
   const inUrl = await parse('redis://:pw@10.0.0.1:6379/0');
