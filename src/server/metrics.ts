@@ -95,20 +95,22 @@ export class Metrics {
       },
     });
     this.redisMetrics(sources, registers);
-    this.trustStateMetrics(sources, registers, clock);
+    this.trustStateMetrics(sources, registers, clock, { ...DEFAULT_METRICS_OPTIONS, ...options });
   }
 
-  private trustStateMetrics(sources: MetricsSources, registers: Registry[], clock: () => number): void {
+  private trustStateMetrics(sources: MetricsSources, registers: Registry[], clock: () => number, o: MetricsOptions): void {
     const certs = sources.rootCertificateExpiries?.bind(sources);
     if (certs) {
+      const label = (gun: string) => (o.repositoryLabel === 'sha256' ? createHash('sha256').update(gun).digest('hex').slice(0, 16) : gun);
       new Gauge({
         name: 'trustgate_root_certificate_expiry_seconds',
-        help: "Seconds until a repository's trusted root certificate expires (negative: expired; pulls are refused until the owner rotates the root key)",
+        help: `Seconds until a repository's trusted root certificate expires (negative: expired; pulls are refused until the owner rotates the root key); the ${o.maxRepositories} soonest`,
         labelNames: ['gun'],
         registers,
         collect() {
           this.reset();
-          for (const e of certs()) this.set({ gun: e.gun }, Math.round((e.expires - clock()) / 1000));
+          const soonest = [...certs()].sort((a, b) => a.expires - b.expires).slice(0, o.maxRepositories);
+          for (const e of soonest) this.set({ gun: label(e.gun) }, Math.round((e.expires - clock()) / 1000));
         },
       });
     }
