@@ -135,6 +135,18 @@ export class DirectoryTrustStore implements AtomicTrustStore {
 
   async close(): Promise<void> {}
 
+  /**
+   * Per repository, what the index records for it (each role's version and hash): comparing two
+   * calls shows which repositories a write — an import's included — changed in between.
+   */
+  async fingerprints(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const [gun, roles] of await this.readIndex()) {
+      out.set(gun, [...roles].map(([role, e]) => `${role}@${e.version}:${e.sha256}`).sort().join(','));
+    }
+    return out;
+  }
+
   /** Under the lock: the new files, then the index (the commit point), then the old files go. */
   private async commit(writes: readonly StoredWrite[]): Promise<void> {
     const current = await this.readIndex();

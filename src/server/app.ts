@@ -83,7 +83,7 @@ export async function buildApp(services: Services, o: AppOptions = {}): Promise<
 
   const reload = async () => {
     // imported trust data and changed pins take effect now, not at the next refresh
-    services.invalidate();
+    services.invalidate('reload');
     const fresh = await readTls();
     if (fresh) (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext(fresh);
     await clientAuth?.load();

@@ -46,6 +46,7 @@ export class Metrics {
   readonly upstreamLatency: Histogram<'upstream' | 'service' | 'outcome'>;
   readonly cacheLookups: Counter<'cache' | 'result'>;
   readonly refreshes: Counter<'upstream' | 'result'>;
+  readonly invalidations: Counter<'reason'>;
 
   constructor(sources?: MetricsSources, clock: () => number = Date.now, options: Partial<MetricsOptions> = {}) {
     const registers = [this.registry];
@@ -73,6 +74,12 @@ export class Metrics {
       name: 'trustgate_trust_refreshes_total',
       help: 'Refreshes of a repository trust data from Notary, by result',
       labelNames: ['upstream', 'result'],
+      registers,
+    });
+    this.invalidations = new Counter({
+      name: 'trustgate_trust_invalidations_total',
+      help: 'Times this process forgot verified answers before their refresh interval: reload (SIGHUP), import (announced), missed-import and resubscribed (an announcement may have been lost: every answer), index-changed (trust.bundles)',
+      labelNames: ['reason'],
       registers,
     });
     new Gauge({

@@ -3,6 +3,7 @@
 // take what they need from it, so a setting added to the configuration reaches every command.
 
 import { pino, type Logger } from 'pino';
+import type { ImportWatchReason } from '../cache/import-watch.js';
 import type { Stores } from '../cache/stores.js';
 import type { Config } from '../config/config.js';
 import { blobDispatchers, type BlobDispatchers } from '../http/blob-dispatchers.js';
@@ -25,6 +26,9 @@ import { MemoryTagHistory, type TagHistoryStore } from '../sigstore/tag-history.
 import { RedisTagHistory, ResilientTagHistory } from '../sigstore/tag-history-redis.js';
 import { Metrics } from './metrics.js';
 import { DecisionLog } from './status.js';
+
+/** SIGHUP or a watched file changed, or an import this replica was told of (or may have missed). */
+export type InvalidationReason = 'reload' | ImportWatchReason;
 
 export interface ServiceDeps {
   readonly stores: Stores;
@@ -57,8 +61,11 @@ export interface Services {
   readonly metrics: Metrics;
   /** The last decision per policy rule (the status view). */
   readonly decisions: DecisionLog;
-  /** Forget every verified answer held in process (SIGHUP, an import): the next pull verifies again. */
-  invalidate(): void;
+  /**
+   * Forget the verified answers held in process — of `guns`, or of every repository — for `reason`
+   * (SIGHUP, an import): their next pull verifies again.
+   */
+  invalidate(reason: InvalidationReason, guns?: readonly string[]): void;
   /** Close upstream connections (the stores belong to whoever opened them). */
   close(): Promise<void>;
 }
@@ -152,10 +159,11 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
     trustFiles: new TrustFileService(stores.trustStore, policy),
     metrics,
     decisions: new DecisionLog(clock),
-    invalidate: () => {
-      notarySource.invalidate();
-      sigstoreSource.invalidate();
-      manifests.invalidate();
+    invalidate: (reason, guns) => {
+      notarySource.invalidate(guns);
+      sigstoreSource.invalidate(); // kept per digest, not per repository: all of them
+      manifests.invalidate(guns);
+      metrics?.invalidations.inc({ reason });
     },
     close: async () => {
       await Promise.allSettled([
