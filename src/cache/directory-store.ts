@@ -1,6 +1,6 @@
 // Trust data in a directory (`trust.bundles`): what `trustgate trust import` writes when no Redis is
-// configured, and what `serve` reads on every refresh — so an import takes effect at the next refresh
-// (or at once on SIGHUP). Same contract as the other stores: verified bytes only, version floors that
+// configured, and what `serve` reads on every refresh — and watches (index-watch.ts), so an import
+// takes effect at once. Same contract as the other stores: verified bytes only, version floors that
 // only go up. The directory is a trust anchor; safe-dir.ts says who may write it and how files are
 // opened.
 //
