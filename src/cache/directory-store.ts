@@ -1,6 +1,6 @@
 // Trust data in a directory (`trust.bundles`): what `trustgate trust import` writes when no Redis is
-// configured, and what `serve` reads on every refresh — so an import takes effect at the next refresh
-// (or at once on SIGHUP). Same contract as the other stores: verified bytes only, version floors that
+// configured, and what `serve` reads on every refresh — and watches (index-watch.ts), so an import
+// takes effect at once. Same contract as the other stores: verified bytes only, version floors that
 // only go up. The directory is a trust anchor; safe-dir.ts says who may write it and how files are
 // opened.
 //
@@ -134,6 +134,18 @@ export class DirectoryTrustStore implements AtomicTrustStore {
   }
 
   async close(): Promise<void> {}
+
+  /**
+   * Per repository, what the index records for it (each role's version and hash): comparing two
+   * calls shows which repositories a write — an import's included — changed in between.
+   */
+  async fingerprints(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const [gun, roles] of await this.readIndex()) {
+      out.set(gun, [...roles].map(([role, e]) => `${role}@${e.version}:${e.sha256}`).sort().join(','));
+    }
+    return out;
+  }
 
   /** Under the lock: the new files, then the index (the commit point), then the old files go. */
   private async commit(writes: readonly StoredWrite[]): Promise<void> {

@@ -1,9 +1,11 @@
 // `trustgate serve [--config FILE]`: the proxy. Embedded defaults without a file; Redis when
 // configured, the in-process cache otherwise. SIGINT/SIGTERM: stop accepting, finish in-flight pulls,
-// close upstream and Redis connections.
+// close upstream and Redis connections. SIGHUP: forget every verified answer, re-read the TLS
+// certificate and client credentials.
 
 import { unwatchFile, watchFile } from 'node:fs';
 import { pino, type Logger } from 'pino';
+import { watchImports } from '../cache/import-watch.js';
 import { openStores } from '../cache/stores.js';
 import { loadConfig } from '../config/config.js';
 import { buildApp } from '../server/app.js';
@@ -31,6 +33,8 @@ export async function runServe(opts: { config?: string }): Promise<void> {
   for (const notice of config.notices ?? []) logger.warn(notice);
   const stores = await openStores(config, logger);
   const tg = await buildApp(buildServices(config, { stores, logger }));
+  // an import takes effect at once, on every replica (Redis announcements, or the trust.bundles index)
+  const imports = await watchImports(config, stores, (reason, guns) => tg.services.invalidate(reason, guns), logger);
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     // keep-alive connections that go idle after their last in-flight response must not hold the
@@ -39,6 +43,7 @@ export async function runServe(opts: { config?: string }): Promise<void> {
     await tg.app.close();
     clearInterval(reaper);
     for (const file of tg.watchedFiles) unwatchFile(file);
+    imports.close();
     await tg.close();
     await stores.close();
     logger.info('stopped');

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { exportBundle, importBundle, type ExportReport, type ImportResult } from '../bundle/airgap.js';
 import { openBundle } from '../bundle/bundle.js';
 import { DirectoryTrustStore } from '../cache/directory-store.js';
+import { announceImport } from '../cache/import-notices.js';
 import { openRedis, RedisTrustStore } from '../cache/redis.js';
 import { isAtomicStore } from '../cache/staging-store.js';
 import type { TrustStore } from '../cache/trust-store.js';
@@ -110,6 +111,8 @@ function failed(io: Output, verb: string, err: unknown): number {
 interface Target {
   readonly store: TrustStore;
   readonly where: string;
+  /** Tell running replicas which repositories changed (Redis); the number told. */
+  announce?(guns: readonly string[]): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -118,7 +121,12 @@ async function openTarget(config: Config, io: Output): Promise<Target> {
     const redis = await openRedis(config.redis).catch((cause: unknown) => {
       throw new ConfigError(`Redis is not reachable: ${(cause as Error).message}`, { cause });
     });
-    return { store: new RedisTrustStore(redis, config.redisPrefix), where: 'Redis', close: async () => void (await redis.quit()) };
+    return {
+      store: new RedisTrustStore(redis, config.redisPrefix),
+      where: 'Redis',
+      announce: (guns) => announceImport(redis, config.redisPrefix, guns),
+      close: async () => void (await redis.quit()),
+    };
   }
   const dir = config.trust.bundlesDir;
   if (!dir) throw new ConfigError('import needs a store: configure redis, or trust.bundles (a directory) for the in-process cache');
@@ -143,7 +151,9 @@ export async function runImport(source: string, opts: { config?: string }, io: T
     } finally {
       progress.finish();
     }
-    return report(result, target.where, io);
+    const code = report(result, target.where, io);
+    if (code === 0) await announce(target, result, io);
+    return code;
   } catch (err) {
     progress.finish();
     const code = failed(io, 'import', err);
@@ -155,6 +165,18 @@ export async function runImport(source: string, opts: { config?: string }, io: T
     return code;
   } finally {
     await target?.close();
+  }
+}
+
+/** Running replicas forget what they verified of the imported repositories now, not at their next refresh. */
+async function announce(target: Target, result: ImportResult, io: Output): Promise<void> {
+  if (!target.announce) return; // trust.bundles: serve watches the directory's index
+  const guns = result.verified.map((r) => r.gun);
+  try {
+    const told = await target.announce(guns);
+    io.out(`announced to running replicas: they verify these repositories again now (${told} subscriber(s) reached)`);
+  } catch (err) {
+    io.err(`the import is written, but running replicas could not be told (${(err as Error).message}): they use it within a few seconds if the store's import counter was raised, else at their next refresh — or at once on SIGHUP`);
   }
 }
 

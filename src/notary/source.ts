@@ -6,6 +6,8 @@
 //   kept        while Notary or the store are out (a transport failure), until it expires
 //               (stale-if-error); a verification failure is never papered over
 //   single      one refresh per GUN at a time per process
+//   forgotten   at once on `invalidate` (SIGHUP, an import): a refresh already under way then neither
+//               serves later pulls nor is kept, since it may have read the trust data the import replaced
 
 import { BoundedMap } from '../cache/bounded-map.js';
 import { SingleFlight } from '../cache/single-flight.js';
@@ -44,6 +46,8 @@ export class NotaryTrustSource implements TrustSource {
   private readonly memo: BoundedMap<string, Memo>;
   readonly refreshes = new SingleFlight<Memo>();
   private readonly clock: () => number;
+  /** Raised by every invalidation: refreshes begun under an older one are not remembered. */
+  private generation = 0;
 
   constructor(private readonly opts: NotarySourceOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -81,9 +85,11 @@ export class NotaryTrustSource implements TrustSource {
     return new Set(candidates.filter((tag) => listed.has(tag) && resolves(memo, tag, roles)));
   }
 
-  /** Forget what this process verified: the next pull of every repository refreshes. */
-  invalidate(): void {
-    this.memo.clear();
+  /** Forget what this process verified (of `guns`, or of every repository): their next pull refreshes. */
+  invalidate(guns?: readonly string[]): void {
+    this.generation++;
+    if (!guns) this.memo.clear();
+    else for (const gun of guns) this.memo.delete(gun);
   }
 
   *expiries(): IterableIterator<TrustExpiry> {
@@ -107,7 +113,7 @@ export class NotaryTrustSource implements TrustSource {
       return { memo: m, cache: 'hit' };
     }
     try {
-      return { memo: await this.refreshes.run(gun, () => this.refresh(upstream, gun)), cache: 'miss' };
+      return { memo: await this.refreshes.run(this.flightKey(gun), () => this.refresh(upstream, gun)), cache: 'miss' };
     } catch (err) {
       // stale-if-error: Notary or the store is out, and what this process verified is still valid
       if (!(err instanceof TransportError) || !m || now >= m.expires) throw err;
@@ -118,15 +124,21 @@ export class NotaryTrustSource implements TrustSource {
   }
 
   private refreshInBackground(upstream: string, gun: string): void {
-    void this.refreshes.run(gun, () => this.refresh(upstream, gun)).catch((err: unknown) => {
+    void this.refreshes.run(this.flightKey(gun), () => this.refresh(upstream, gun)).catch((err: unknown) => {
       const m = this.memo.peek(gun);
       if (m && err instanceof TransportError) m.retryAt = this.clock() + Math.min(this.opts.refreshIntervalMs, RETRY_AFTER_MS);
       this.opts.onBackgroundError?.(gun, err);
     });
   }
 
+  /** Pulls after an invalidation never join a refresh begun before it. */
+  private flightKey(gun: string): string {
+    return `${this.generation}|${gun}`;
+  }
+
   private async refresh(upstream: string, gun: string): Promise<Memo> {
     const at = this.clock();
+    const generation = this.generation;
     let refresh: RefreshResult;
     try {
       refresh = await this.opts.updaterFor(upstream).refresh(gun);
@@ -136,7 +148,7 @@ export class NotaryTrustSource implements TrustSource {
     }
     this.opts.onRefresh?.(upstream, gun, true);
     const fresh: Memo = { refresh, at, expires: acceptedUntil(refresh.set).getTime(), tags: new Map(), digests: new Map() };
-    this.memo.set(gun, fresh);
+    if (generation === this.generation) this.memo.set(gun, fresh);
     return fresh;
   }
 }

@@ -68,9 +68,9 @@ export class AnyTrustSource implements TrustSource {
     return out;
   }
 
-  invalidate(): void {
-    this.first.invalidate();
-    this.second.invalidate();
+  invalidate(guns?: readonly string[]): void {
+    this.first.invalidate(guns);
+    this.second.invalidate(guns);
   }
 
   *expiries(): Iterable<TrustExpiry> {
@@ -131,9 +131,9 @@ export class AllTrustSource implements TrustSource {
     return new Set([...a].filter((t) => b.has(t)));
   }
 
-  invalidate(): void {
-    this.first.invalidate();
-    this.second.invalidate();
+  invalidate(guns?: readonly string[]): void {
+    this.first.invalidate(guns);
+    this.second.invalidate(guns);
   }
 
   *expiries(): Iterable<TrustExpiry> {

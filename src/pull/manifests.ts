@@ -73,15 +73,20 @@ export class ManifestService {
   private readonly hot: BoundedMap<string, HotEntry>;
   readonly fetches = new SingleFlight<Fetched>();
   private readonly clock: () => number;
+  /** Raised by every invalidation: an answer worked out under an older one is served once, not kept. */
+  private generation = 0;
 
   constructor(private readonly opts: ManifestServiceOptions) {
     this.clock = opts.clock ?? Date.now;
     this.hot = new BoundedMap(opts.maxHot ?? 10_000);
   }
 
-  /** Forget the warm answers (after a reload). */
-  invalidate(): void {
-    this.hot.clear();
+  /** Forget the warm answers (SIGHUP, an import): of `guns`, or of every repository. */
+  invalidate(guns?: readonly string[]): void {
+    this.generation++;
+    if (!guns) return this.hot.clear();
+    const prefixes = guns.map((gun) => `${gun}|`);
+    for (const key of [...this.hot.keys()]) if (prefixes.some((p) => key.startsWith(p))) this.hot.delete(key);
   }
 
   /** The manifest `reference` (a tag or a digest) may serve under the target's policy decision. */
@@ -112,15 +117,17 @@ export class ManifestService {
   }
 
   private async byTag(p: PullTarget, tag: string): Promise<ServedManifest> {
+    const generation = this.generation;
     const { verdict, cache } = await this.opts.trustFor(p).resolveTag(p, tag);
     const m = await this.verifiedManifest(p, verdict.digest, verdict.length);
     await this.noteChildren(p, verdict.digest, m.manifest, verdict.expires);
     const served = { digest: verdict.digest, ...m.manifest, role: verdict.signedBy, system: verdict.system, signers: verdict.signers, ...(verdict.stale ? { stale: true } : {}) };
-    this.remember(hotKey(p, tag), served, verdict);
+    this.remember(hotKey(p, tag), served, verdict, generation);
     return { ...served, cache: cache === 'hit' && m.cached ? 'hit' : 'miss' };
   }
 
   private async byDigest(p: PullTarget, digest: string): Promise<ServedManifest> {
+    const generation = this.generation;
     const trust = this.opts.trustFor(p);
     const verdict = await trust.admitDigest(p, digest);
     const admission: Admission | undefined = verdict.signed ? { ...verdict, role: 'signed-digest' } : await this.admittedAsChild(p, trust, digest);
@@ -133,7 +140,7 @@ export class ManifestService {
     const m = await this.verifiedManifest(p, digest, undefined);
     if (verdict.signed) await this.noteChildren(p, digest, m.manifest, verdict.expires);
     const served = { digest, ...m.manifest, role: admission.role, system: verdict.system, ...(admission.stale ? { stale: true } : {}) };
-    this.remember(hotKey(p, digest), served, admission);
+    this.remember(hotKey(p, digest), served, admission, generation);
     return { ...served, cache: m.cached ? 'hit' : 'miss' };
   }
 
@@ -159,9 +166,9 @@ export class ManifestService {
     return undefined;
   }
 
-  private remember(key: string, served: Omit<ServedManifest, 'cache'>, v: { verifiedAt: number; expires: number }): void {
+  private remember(key: string, served: Omit<ServedManifest, 'cache'>, v: { verifiedAt: number; expires: number }, generation: number): void {
     const until = Math.min(v.verifiedAt + this.opts.refreshIntervalMs, v.expires);
-    if (until <= this.clock()) return;
+    if (until <= this.clock() || generation !== this.generation) return;
     this.hot.set(key, { served: { ...served, cache: 'hot' }, until, pingAt: v.verifiedAt + this.opts.refreshIntervalMs / 2 });
   }
 

@@ -68,8 +68,8 @@ export interface TrustSource {
   admitDigest(target: PullTarget, digest: string): Promise<DigestVerdict>;
   /** Of `candidates` (the upstream's tags), those that resolve to a verified digest. */
   signedTags(target: PullTarget, candidates: readonly string[]): Promise<ReadonlySet<string>>;
-  /** Forget cached verdicts (SIGHUP, an import): the next pull verifies again. */
-  invalidate(): void;
+  /** Forget cached verdicts of `guns`, or of every repository (SIGHUP, an import): their next pull verifies again. */
+  invalidate(guns?: readonly string[]): void;
   /** Each repository this process holds verified trust data for. */
   expiries(): Iterable<TrustExpiry>;
 }

@@ -70,7 +70,7 @@ export async function buildApp(services: Services, o: AppOptions = {}): Promise<
 async function reload(app: FastifyInstance, services: Services, clientAuth: ClientAuth | undefined): Promise<void> {
   const { config } = services;
   // imported trust data and changed pins take effect now, not at the next refresh
-  services.invalidate();
+  services.invalidate('reload');
   const fresh = await readTls(config);
   if (fresh) (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext(fresh);
   await clientAuth?.load();

@@ -46,6 +46,7 @@ export class Metrics {
   readonly upstreamLatency: Histogram<'upstream' | 'service' | 'outcome'>;
   readonly cacheLookups: Counter<'cache' | 'result'>;
   readonly refreshes: Counter<'upstream' | 'result'>;
+  readonly invalidations: Counter<'reason'>;
 
   constructor(sources?: MetricsSources, clock: () => number = Date.now, options: Partial<MetricsOptions> = {}) {
     const registers = [this.registry];
@@ -75,6 +76,24 @@ export class Metrics {
       labelNames: ['upstream', 'result'],
       registers,
     });
+    this.invalidations = new Counter({
+      name: 'trustgate_trust_invalidations_total',
+      help: 'Times this process forgot verified answers before their refresh interval: reload (SIGHUP), import (announced), missed-import and resubscribed (an announcement may have been lost: every answer), index-changed (trust.bundles)',
+      labelNames: ['reason'],
+      registers,
+    });
+    if (!sources) {
+      this.verificationMetrics(registers);
+      return;
+    }
+    this.verificationMetrics(registers, sources);
+    this.expiryMetrics(sources, registers, clock, { ...DEFAULT_METRICS_OPTIONS, ...options });
+    this.redisMetrics(sources, registers);
+    this.trustStateMetrics(sources, registers, clock, { ...DEFAULT_METRICS_OPTIONS, ...options });
+  }
+
+  /** Work done per request rather than per answer: signatures verified, single-flight joins. */
+  private verificationMetrics(registers: Registry[], sources?: MetricsSources): void {
     new Gauge({
       name: 'trustgate_signature_verifications',
       help: 'Signature verifications performed (cumulative); verdicts on unchanged trust data are remembered, not repeated',
@@ -84,7 +103,6 @@ export class Metrics {
       },
     });
     if (!sources) return;
-    this.expiryMetrics(sources, registers, clock, { ...DEFAULT_METRICS_OPTIONS, ...options });
     new Gauge({
       name: 'trustgate_singleflight_joined',
       help: 'Calls that joined an identical operation already in flight instead of starting their own (cumulative)',
@@ -94,8 +112,6 @@ export class Metrics {
         for (const [operation, n] of Object.entries(sources.singleFlightJoined())) this.set({ operation }, n);
       },
     });
-    this.redisMetrics(sources, registers);
-    this.trustStateMetrics(sources, registers, clock, { ...DEFAULT_METRICS_OPTIONS, ...options });
   }
 
   private trustStateMetrics(sources: MetricsSources, registers: Registry[], clock: () => number, o: MetricsOptions): void {

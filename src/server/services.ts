@@ -3,6 +3,7 @@
 // take what they need from it, so a setting added to the configuration reaches every command.
 
 import { pino, type Logger } from 'pino';
+import type { ImportWatchReason } from '../cache/import-watch.js';
 import type { Stores } from '../cache/stores.js';
 import type { Config } from '../config/config.js';
 import { blobDispatchers, type BlobDispatchers } from '../http/blob-dispatchers.js';
@@ -25,6 +26,9 @@ import { MemoryTagHistory, type TagHistoryStore } from '../sigstore/tag-history.
 import { RedisTagHistory, ResilientTagHistory } from '../sigstore/tag-history-redis.js';
 import { Metrics } from './metrics.js';
 import { DecisionLog } from './status.js';
+
+/** SIGHUP or a watched file changed, or an import this replica was told of (or may have missed). */
+export type InvalidationReason = 'reload' | ImportWatchReason;
 
 export interface ServiceDeps {
   readonly stores: Stores;
@@ -57,8 +61,11 @@ export interface Services {
   readonly metrics: Metrics;
   /** The last decision per policy rule (the status view). */
   readonly decisions: DecisionLog;
-  /** Forget every verified answer held in process (SIGHUP, an import): the next pull verifies again. */
-  invalidate(): void;
+  /**
+   * Forget the verified answers held in process — of `guns`, or of every repository — for `reason`
+   * (SIGHUP, an import): their next pull verifies again.
+   */
+  invalidate(reason: InvalidationReason, guns?: readonly string[]): void;
   /** Close upstream connections (the stores belong to whoever opened them). */
   close(): Promise<void>;
 }
@@ -72,19 +79,13 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
 
   const policy = new Policy(config.policy, config.trust.tofu);
   const upstreams = registryUpstreams(config, observe);
-  const defaultName = config.upstreams.find((u) => u.default)?.name;
-  const targets = new Targets(upstreams, defaultName ? upstreams.get(defaultName) : undefined, policy);
+  const targets = new Targets(upstreams, defaultUpstream(config, upstreams), policy);
   const trust = trustSources(config, { stores, logger, clock, policy, observe, late });
   const { manifests, artifacts } = manifestServices(config, stores, trust, clock);
   const metrics = (late.metrics = serviceMetrics(config, stores, trust, manifests, clock));
   const dispatchers = blobDispatchers(config);
   return {
-    config,
-    stores,
-    logger,
-    policy,
-    targets,
-    upstreams,
+    config, stores, logger, policy, targets, upstreams,
     ...trust,
     expiries: () => trust.notarySource.expiries(),
     manifests,
@@ -95,12 +96,21 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
     trustFiles: new TrustFileService(stores.trustStore, policy),
     metrics,
     decisions: new DecisionLog(clock),
-    invalidate: () => [trust.notarySource, trust.sigstoreSource, manifests].forEach((s) => s.invalidate()),
+    invalidate: (reason, guns) => {
+      for (const s of [trust.notarySource, manifests]) s.invalidate(guns);
+      trust.sigstoreSource.invalidate(); // kept per digest, not per repository: all of them
+      metrics.invalidations.inc({ reason });
+    },
     close: async () => {
       const closing = [...upstreams.values()].map((u) => u.close());
       await Promise.allSettled([...closing, trust.notary.close(), dispatchers.follow.close(), dispatchers.direct.close()]);
     },
   };
+}
+
+function defaultUpstream(config: Config, upstreams: ReadonlyMap<string, RegistryUpstream>): RegistryUpstream | undefined {
+  const name = config.upstreams.find((u) => u.default)?.name;
+  return name ? upstreams.get(name) : undefined;
 }
 
 type Observe = (upstream: string, service: string) => (seconds: number, outcome: string) => void;

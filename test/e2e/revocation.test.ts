@@ -12,7 +12,7 @@ import t, { type Test } from 'tap';
 import { ALL_MANIFEST_TYPES, buildLayouts, manifestOf, push } from '../helpers/images.js';
 import { NotaryCli, startNotaryServer } from '../helpers/notary.js';
 import { startForwarder, startRedis, startRegistry } from '../helpers/peers.js';
-import { tempDir } from '../helpers/process.js';
+import { tempDir, waitFor } from '../helpers/process.js';
 import { startProcess, type TrustgateSpec } from '../helpers/trustgate.js';
 
 const dir = tempDir('revocation');
@@ -124,16 +124,22 @@ t.test('SIGHUP drops every verified answer at once', async (t) => {
   const tg = await startProcess(dir.path, w.spec({ trust: { refreshInterval: '10m' } }));
   t.teardown(tg.stop);
   await w.cli.sign(GUN, 'hup', w.m.single);
+  await w.cli.sign(GUN, 'hup-moving', w.m.single);
   await w.cli.sign(GUN, 'multi', w.m.multi);
   t.equal((await pull(tg.url, 'hup')).status, 200);
+  t.equal((await pull(tg.url, 'hup-moving')).digest, w.m.single.digest);
   t.equal((await pull(tg.url, 'multi')).status, 200);
   t.equal((await pull(tg.url, w.children[0] as string)).status, 200);
   await w.cli.notary('remove', GUN, 'hup', '-p');
+  await w.cli.sign(GUN, 'hup-moving', w.m.single2);
   await w.cli.notary('remove', GUN, 'multi', '-p');
   t.equal((await pull(tg.url, 'hup')).status, 200, 'within the ten-minute interval the verified answer stands');
+  t.equal((await pull(tg.url, 'hup-moving')).digest, w.m.single.digest, 'for the re-pointed tag too');
   tg.daemon.child.kill('SIGHUP');
-  await sleep(500);
+  // the signal is handled when the process gets to it: wait for the invalidation it counts
+  await waitFor('the SIGHUP to be handled', async () => /trustgate_trust_invalidations_total\{reason="reload"\} 1/.test(await (await fetch(`${tg.url}/metrics`)).text()), 10_000);
   t.equal((await pull(tg.url, 'hup')).reason, 'NOT_SIGNED', 'after SIGHUP the tag is verified again');
+  t.equal((await pull(tg.url, 'hup-moving')).digest, w.m.single2.digest, 'the re-pointed tag serves its new digest');
   t.equal((await pull(tg.url, w.children[0] as string)).reason, 'DIGEST_NOT_SIGNED', 'and so is the child of the index');
 });
 

@@ -5,6 +5,7 @@ import t from 'tap';
 import { MemoryTrustStore, type TrustStore } from '../../src/cache/trust-store.js';
 import { NotSignedError, UnreachableError } from '../../src/errors.js';
 import { NotaryTrustSource } from '../../src/notary/source.js';
+import type { TrustUpdater } from '../../src/notary/updater.js';
 import type { Decision } from '../../src/policy/policy.js';
 import type { PullTarget } from '../../src/pull/target.js';
 import type { RegistryUpstream } from '../../src/registry/upstream.js';
@@ -131,4 +132,39 @@ t.test('a verification failure is never papered over with older data', async (t)
     (e: unknown) => e as { code?: string },
   );
   t.equal(err?.code, 'ROLLBACK');
+});
+
+t.test('an invalidation forgets a refresh already under way: later pulls neither join nor inherit it', async (t) => {
+  const sim = new RepoSimulator('docker.io/library/inflight');
+  const d1 = sim.addTarget('targets', 'v1', 'one');
+  sim.publish();
+  const clock = { now: sim.now.getTime() };
+  const updater = updaterFor(sim, { clock: () => new Date(clock.now) });
+  // the first refresh has read the trust data, and is held before it returns
+  let release: () => void = () => {};
+  let held: Promise<void> | undefined = new Promise((r) => (release = r));
+  let reached = false;
+  const gated = {
+    refresh: async (gun: string) => {
+      const r = await updater.refresh(gun);
+      const gate = held;
+      reached = true;
+      await gate;
+      return r;
+    },
+  } as unknown as TrustUpdater;
+  const source = new NotaryTrustSource({ updaterFor: () => gated, refreshIntervalMs: INTERVAL, clock: () => clock.now });
+  const target = targetFor(sim);
+  const early = source.resolveTag(target, 'v1');
+  for (let i = 0; i < 100 && !reached; i++) await settle();
+  t.ok(reached, 'the first refresh read v1 → one');
+
+  const d2 = sim.addTarget('targets', 'v1', 'two');
+  sim.publish();
+  held = undefined;
+  source.invalidate([sim.gun]); // an import of the re-pointed tag
+  t.equal((await source.resolveTag(target, 'v1')).verdict.digest, d2, 'a pull after the invalidation refreshes anew');
+  release();
+  t.equal((await early).verdict.digest, d1, 'the pull that started before it gets what it was verifying');
+  t.equal((await source.resolveTag(target, 'v1')).verdict.digest, d2, 'and its late result is not kept');
 });
