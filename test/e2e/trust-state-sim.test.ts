@@ -27,6 +27,12 @@ async function pull(tg: RunningTrustgate, tag: string): Promise<{ status: number
   return { status: r.status, ...(e ? { reason: e.detail.reason, ...(e.detail.role ? { role: e.detail.role } : {}) } : {}) };
 }
 
+/**
+ * A pull from a replica whose store should answer. A replica that has just started or reconnected
+ * refuses with STORE_UNAVAILABLE until its store connection is ready (a Cluster client discovers the
+ * slots first): that refusal is the behaviour under test elsewhere and correct here too, so it is
+ * asked again, at most 10 s; any other answer is returned as it is.
+ */
 async function pullSettled(tg: RunningTrustgate, tag: string): ReturnType<typeof pull> {
   let p = await pull(tg, tag);
   for (let i = 0; i < 50 && p.reason === 'STORE_UNAVAILABLE'; i++) p = (await sleep(200), await pull(tg, tag));

@@ -51,8 +51,10 @@ async function pull(tg: RunningTrustgate, repo: string, tag: string): Promise<Pu
 }
 
 /**
- * A pull from a replica whose store is expected to answer: a STORE_UNAVAILABLE (a command slower than
- * the timeout on a loaded machine) is asked again, a bounded number of times.
+ * A pull from a replica whose store should answer. A replica that has just started or reconnected
+ * refuses with STORE_UNAVAILABLE until its store connection is ready (a Cluster client discovers the
+ * slots first): that refusal is the behaviour under test elsewhere and correct here too, so it is
+ * asked again, at most 10 s; any other answer is returned as it is.
  */
 async function pullSettled(tg: RunningTrustgate, repo: string, tag: string): Promise<Pulled> {
   let p = await pull(tg, repo, tag);

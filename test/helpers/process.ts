@@ -2,7 +2,7 @@
 // stopped (SIGTERM, then SIGKILL), commands with bounded run time.
 
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,11 +132,22 @@ export function startDaemon(name: string, cmd: string, args: string[], logPath: 
 export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000, daemon?: Daemon): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (daemon && !daemon.running) throw new Error(`${daemon.name} exited while waiting for ${what} (log: ${daemon.logPath})`);
+    if (daemon && !daemon.running) throw new Error(`${daemon.name} exited while waiting for ${what}${logTail(daemon)}`);
     if (await probe().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}${daemon ? logTail(daemon) : ''}`);
+}
+
+/** The last lines a daemon wrote: the temp dir is gone by the time anyone reads the failure. */
+function logTail(daemon: Daemon): string {
+  let text = '';
+  try {
+    text = readFileSync(daemon.logPath, 'utf8');
+  } catch {
+    return ` (log: ${daemon.logPath}, unreadable)`;
+  }
+  return ` (log: ${daemon.logPath}, last lines:\n${text.split('\n').slice(-15).join('\n')})`;
 }
 
 export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
