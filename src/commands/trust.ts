@@ -94,7 +94,8 @@ function describe(r: ExportReport): string {
     const left = r.skipped.length > 0 ? `; left out as Notary clients do: ${r.skipped.join(', ')}` : '';
     return `${r.gun}: root v${r.rootVersion}, ${r.targetsFiles} targets file(s), trust data valid until ${r.validUntil.toISOString()}${left}`;
   }
-  return `${r.gun}:${r.tag}: image ${r.digest} (signed in ${r.role}): ${r.manifests} manifest(s), ${r.blobs} blob(s), ${(r.bytes / 1048576).toFixed(1)} MiB`;
+  const sigs = r.signatureArtifacts > 0 ? `, ${r.signatureArtifacts} signature artifact(s)` : '';
+  return `${r.gun}:${r.tag}: image ${r.digest} (${r.signedBy}): ${r.manifests} manifest(s), ${r.blobs} blob(s), ${(r.bytes / 1048576).toFixed(1)} MiB${sigs}`;
 }
 
 /** Report a failure: exit 1 for a verdict (a TrustgateError: its reason and code), 2 for a fault. */
