@@ -27,7 +27,7 @@ import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } fr
 import { dirname, join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DIGEST, isValidGun, TAG } from '../registry/reference.js';
-import { isArtifactOf, type BundleArtifact } from './signatures.js';
+import { isArtifactOf, KEY_PATH, ROOT_PATH, type BundleArtifact } from './signatures.js';
 import { listTar, readTarFile, tarEnd, tarEntry, tarHeader, tarPad, type TarFile } from './tar.js';
 
 export const BUNDLE_FORMAT = 'trustgate-trust-bundle/v1';
@@ -243,6 +243,9 @@ function parseIndex(bytes: Buffer, source: string): BundleIndex {
   for (const i of index.images ?? []) {
     if (!isSignedImage(i)) throw new BundleError(`${source}: bundle.json lists an invalid image ${JSON.stringify(i)}`);
   }
+  if (index.sigstore !== undefined && !(Array.isArray(index.sigstore) && index.sigstore.every(isSigstoreMaterial))) {
+    throw new BundleError(`${source}: bundle.json lists invalid Sigstore material`);
+  }
   return index;
 }
 
@@ -252,4 +255,12 @@ function isSignedImage(i: unknown): boolean {
   if (image?.signatures === undefined) return true; // informational: images are verified at every pull
   const named = typeof image.gun === 'string' && isValidGun(image.gun) && typeof image.tag === 'string' && TAG.test(image.tag) && typeof image.digest === 'string' && DIGEST.test(image.digest);
   return named && Array.isArray(image.signatures) && image.signatures.every((a) => typeof a === 'object' && a !== null && isArtifactOf(a));
+}
+
+function isSigstoreMaterial(m: unknown): boolean {
+  const s = m as Partial<BundleSigstore> | null;
+  if (typeof s !== 'object' || s === null || typeof s.gun !== 'string' || !isValidGun(s.gun)) return false;
+  const keys = Array.isArray(s.keys) && s.keys.every((k) => typeof k === 'string' && KEY_PATH.test(k));
+  const root = s.trustedRoot === undefined || (typeof s.trustedRoot === 'string' && ROOT_PATH.test(s.trustedRoot));
+  return keys && root && Array.isArray(s.identities);
 }

@@ -28,6 +28,9 @@ export interface BundleArtifact {
 }
 
 const ARTIFACT_TAG = /^sha256-([0-9a-f]{64})(\.sig)?$/;
+/** Where the keys and trusted roots a rule verified with travel (named by key ID, by SHA-256). */
+export const KEY_PATH = /^sigstore\/keys\/([0-9a-f]{64})\.pub$/;
+export const ROOT_PATH = /^sigstore\/trusted-roots\/([0-9a-f]{64})\.json$/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 export function artifactPath(gun: string, tag: string): string {

@@ -9,6 +9,9 @@ import { DirectoryTrustStore } from '../cache/directory-store.js';
 import { openRedis, RedisTrustStore } from '../cache/redis.js';
 import { isAtomicStore } from '../cache/staging-store.js';
 import type { TrustStore } from '../cache/trust-store.js';
+import { DirectoryTagRecords } from '../sigstore/tag-history-dir.js';
+import { RedisTagHistory, redisTagRecords } from '../sigstore/tag-history-redis.js';
+import type { TagRecordStore } from '../sigstore/tag-history.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { ConfigError, TrustgateError } from '../errors.js';
 import type { Output } from './check.js';
@@ -110,6 +113,7 @@ function failed(io: Output, verb: string, err: unknown): number {
 
 interface Target {
   readonly store: TrustStore;
+  readonly tags: TagRecordStore;
   readonly where: string;
   close(): Promise<void>;
 }
@@ -119,7 +123,8 @@ async function openTarget(config: Config, io: Output): Promise<Target> {
     const redis = await openRedis(config.redis).catch((cause: unknown) => {
       throw new ConfigError(`Redis is not reachable: ${(cause as Error).message}`, { cause });
     });
-    return { store: new RedisTrustStore(redis, config.redisPrefix), where: 'Redis', close: async () => void (await redis.quit()) };
+    const tags = redisTagRecords(new RedisTagHistory(redis, config.redisPrefix));
+    return { store: new RedisTrustStore(redis, config.redisPrefix), tags, where: 'Redis', close: async () => void (await redis.quit()) };
   }
   const dir = config.trust.bundlesDir;
   if (!dir) throw new ConfigError('import needs a store: configure redis, or trust.bundles (a directory) for the in-process cache');
@@ -127,7 +132,7 @@ async function openTarget(config: Config, io: Output): Promise<Target> {
     io.err(`waiting for another import into ${dir} to finish${h ? ` (process ${h.pid} on ${h.host}, since ${h.since})` : ''}…`);
   const store = new DirectoryTrustStore(dir, { onWait });
   await store.check();
-  return { store, where: dir, close: async () => {} };
+  return { store, tags: new DirectoryTagRecords(dir, (fn) => store.exclusive(fn)), where: dir, close: async () => {} };
 }
 
 export async function runImport(source: string, opts: { config?: string }, io: TrustOutput): Promise<number> {
@@ -139,7 +144,7 @@ export async function runImport(source: string, opts: { config?: string }, io: T
     target = await openTarget(config, io);
     let result: ImportResult;
     try {
-      result = await importBundle(bundle, { config, store: target.store }, { progress });
+      result = await importBundle(bundle, { config, store: target.store, tags: target.tags }, { progress });
       progress.finish(true);
     } finally {
       progress.finish();
@@ -160,6 +165,7 @@ export async function runImport(source: string, opts: { config?: string }, io: T
 }
 
 function report(result: ImportResult, where: string, io: Output): number {
+  for (const note of result.notes) io.err(`note: ${note}`);
   if (result.refused.length > 0) {
     for (const { gun, error } of result.refused) io.err(`refused: ${gun}: ${error.message} [${error.code}]`);
     io.err(`the bundle was not imported: nothing was written to ${where}`);
@@ -169,6 +175,10 @@ function report(result: ImportResult, where: string, io: Output): number {
     const stale = r.underGrace ? ' — UNDER OFFLINE GRACE (expired timestamp/snapshot accepted)' : '';
     io.out(`${r.gun}: verified (root v${r.rootVersion}); accepted until ${r.acceptedUntil.toISOString()}${stale}`);
   }
-  io.out(`imported ${result.verified.length} repositories into ${where}`);
+  for (const s of result.signatures) {
+    io.out(`${s.gun}:${s.tag}: Sigstore signature of ${s.digest} verified (${s.signers.join(', ')}); recorded as the tag's newest signed digest`);
+  }
+  const tags = result.signatures.length > 0 ? ` and ${result.signatures.length} signed tag(s)` : '';
+  io.out(`imported ${result.verified.length} repositories${tags} into ${where}`);
   return 0;
 }
