@@ -5,7 +5,8 @@
 #   notary-server    notary           notary-server, notary-signer and the notary CLI (0.7)
 #   docker-registry  docker-registry  distribution 2.8
 #   skopeo           skopeo           image copies without a Docker engine
-#   redis-server     redis-server     redis 7 (standalone, Sentinel, Cluster)
+#   redis-server     redis-server     redis 7 (standalone, Sentinel: redis-server --sentinel, Cluster)
+#   redis-cli        redis-tools      redis-cli --cluster create
 #   dockerd          docker.io        dockerd/CLI 20.10: a real daemon using trustgate as its mirror
 #   ctr, containerd  containerd       containerd 1.6: ctr image pull --hosts-dir (hosts.toml)
 #   podman           podman           podman 4.3: registries.conf (location replaced, mirror)
@@ -19,7 +20,7 @@ set -euo pipefail
 declare -A package=(
   [notary-server]=notary [notary-signer]=notary [notary]=notary
   [docker-registry]=docker-registry [skopeo]=skopeo
-  [redis-server]=redis-server [dockerd]=docker.io [ctr]=containerd [containerd]=containerd
+  [redis-server]=redis-server [redis-cli]=redis-tools [dockerd]=docker.io [ctr]=containerd [containerd]=containerd
   [podman]=podman [promtool]=prometheus [pgrep]=procps
 )
 if [ "${1:-}" = demo ]; then

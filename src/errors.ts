@@ -97,6 +97,19 @@ export class FileTooLargeError extends RepositoryError {
 /** A root certificate is unusable: CN/GUN mismatch, expired, SHA-1 signed, weak RSA, unparsable. */
 export class CertificateError extends RepositoryError {
   readonly code = 'CERTIFICATE_INVALID' as const;
+  /** The certificate at fault, and since when it is no longer valid, when known. */
+  readonly certificate: CertificateFault | undefined;
+  constructor(role: string | undefined, message: string, options?: { cause?: unknown; certificate?: CertificateFault }) {
+    super(role, message, options);
+    this.certificate = options?.certificate;
+  }
+}
+
+/** A certificate by subject CN, the root key ID (as root.json lists it) and, if expired, its notAfter. */
+export interface CertificateFault {
+  readonly name: string;
+  readonly keyId?: string | undefined;
+  readonly expired?: Date | undefined;
 }
 
 /** The root does not match the configured trust pinning (or TOFU is disabled). */
@@ -236,6 +249,21 @@ export class AuthError extends TransportError {
 
 // ---- the proxy's own refusals ------------------------------------------------------------
 
+/**
+ * An upstream redirected somewhere trustgate neither goes nor sends clients: an address outside the
+ * public ranges on a host not listed in `blobRedirectHosts`, too many hops, or not http(s).
+ */
+export class RedirectRefusedError extends TrustgateError {
+  readonly code = 'REDIRECT_REFUSED' as const;
+  constructor(
+    readonly location: string,
+    readonly why: 'address' | 'hops' | 'scheme' | 'invalid',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The client asked for something malformed (bad name, tag, digest, query). */
 export class RequestInvalidError extends TrustgateError {
   constructor(
@@ -285,6 +313,20 @@ export class UpstreamNotFoundError extends TrustgateError {
     message: string,
   ) {
     super(message);
+  }
+}
+
+// ---- the shared store ----------------------------------------------------------------------
+
+/**
+ * The shared store (Redis) cannot answer with authority: down, too slow, lost data, or holding a
+ * repository's state only in part. Trust is never bootstrapped on such an answer.
+ */
+export class StoreUnavailableError extends TrustgateError {
+  readonly code = 'STORE_UNAVAILABLE' as const;
+  /** `store` names it for the operator (e.g. `redis://10.0.0.5:6379/0`), never with credentials. */
+  constructor(readonly store: string, message: string, options?: { cause?: unknown }) {
+    super(`${store}: ${message}`, options);
   }
 }
 

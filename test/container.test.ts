@@ -128,6 +128,10 @@ t.test('compose.yaml: two replicas on one Redis, demo profile, paths and environ
     }
     if (configSrc?.includes('demo')) t.ok(s.profiles?.includes('demo'), `${name} belongs to the demo profile`);
   }
+  const redisService = JSON.stringify(services.redis);
+  t.match(redisService, /requirepass/, 'Redis requires a password');
+  t.match(redisService, /maxmemory-policy noeviction/, 'and never evicts trust keys');
+  for (const [name, s] of trustgates) t.ok(s.environment?.TRUSTGATE_REDIS_PASSWORD, `${name} has the Redis password`);
   const notary = services['notary-server'];
   t.ok(notary?.profiles?.includes('demo'));
   const notaryCfg = JSON.parse(readFileSync(join(ROOT, 'config', 'compose', 'notary-server.json'), 'utf8')) as { server: { http_addr: string } };

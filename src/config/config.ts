@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { bad, bool, isObj, mapping, onlyKnown, optStr, parseDuration, parseListen, parseSize, readPem, str, strList, type Ctx, type Env } from './parse.js';
 import { checkTrustCoverage, parseRuleTrust, type SigstorePolicy, type TrustMode } from './sigstore.js';
+import { parseRedisConfig, type RedisConfig } from './redis.js';
 import { parseUpstreams } from './upstreams.js';
 
 export { parseDuration, parseSize, type Ctx } from './parse.js';
@@ -35,6 +36,8 @@ export interface UpstreamConfig {
   readonly notaryCredentials?: Credentials | undefined;
   readonly allowedRealms: readonly string[];
   readonly blobs: BlobMode;
+  /** Hosts (`host[:port]`) blob redirects may lead to at any address; others must be public. */
+  readonly blobRedirectHosts?: readonly string[] | undefined;
 }
 
 export interface PolicyRule {
@@ -51,7 +54,7 @@ export interface PolicyRule {
 
 export interface Config {
   readonly listen: { readonly host: string; readonly port: number };
-  readonly redis?: string | undefined;
+  readonly redis?: RedisConfig | undefined;
   readonly redisPrefix: string;
   readonly upstreams: readonly UpstreamConfig[];
   readonly policy: readonly PolicyRule[];
@@ -77,6 +80,8 @@ export interface Config {
   readonly auth?: ClientAuthConfig | undefined;
   /** TLS for the listener; absent: plain HTTP. */
   readonly tls?: { readonly certPath: string; readonly keyPath: string } | undefined;
+  /** /metrics: behind client authentication or not; repositories in labels (the soonest-expiring N, named or hashed). */
+  readonly metrics: { readonly auth: boolean; readonly maxRepositories: number; readonly repositoryLabel: 'gun' | 'sha256' };
   /** What the operator should hear at start: the configuration works, but perhaps not as meant. */
   readonly notices?: readonly string[];
 }
@@ -127,7 +132,7 @@ export async function loadConfig(path: string | undefined, env: Env = process.en
 }
 
 /** Every top-level key; a section added here gets its own parser below. */
-const ROOT_KEYS = ['listen', 'redis', 'redisPrefix', 'upstreams', 'policy', 'trust', 'timeouts', 'limits', 'log', 'auth', 'tls'];
+const ROOT_KEYS = ['listen', 'redis', 'redisPrefix', 'upstreams', 'policy', 'trust', 'timeouts', 'limits', 'log', 'auth', 'tls', 'metrics'];
 
 export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
   if (!isObj(doc)) bad('(root)', 'must be a mapping');
@@ -135,8 +140,7 @@ export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
   const { upstreams, notices } = await parseUpstreams(doc.upstreams ?? EMBEDDED_DEFAULTS.upstreams, ctx);
   const rawPolicy = doc.policy ?? DEFAULT_POLICY;
   if (!Array.isArray(rawPolicy)) bad('policy', 'must be a list of rules');
-  const redis = ctx.env.TRUSTGATE_REDIS_URL ?? optStr(doc, 'redis', '(root)');
-  if (redis && !/^rediss?:\/\//.test(redis)) bad('redis', 'must be a redis:// or rediss:// URL');
+  const redis = await parseRedisConfig(doc.redis, ctx.env, ctx.baseDir);
   const trust = parseTrust(doc.trust, redis, ctx);
   const offline = upstreams.filter((u) => u.notary === 'offline').map((u) => u.name);
   if (offline.length > 0 && !redis && !trust.bundlesDir) {
@@ -156,11 +160,23 @@ export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
     log: { level: str(mapping(doc.log, 'log', ['level']), 'level', 'log', ctx.env.TRUSTGATE_LOG_LEVEL ?? 'info') },
     auth: parseClientAuth(doc.auth, ctx),
     tls: parseTls(doc.tls, ctx),
+    metrics: parseMetrics(doc.metrics, doc.auth !== undefined && doc.auth !== null),
     notices,
   };
 }
 
-function parseTrust(v: unknown, redis: string | undefined, ctx: Ctx): Config['trust'] {
+function parseMetrics(v: unknown, hasAuth: boolean): Config['metrics'] {
+  const metrics = mapping(v, 'metrics', ['auth', 'maxRepositories', 'repositoryLabel']);
+  const auth = bool(metrics, 'auth', 'metrics', false);
+  if (auth && !hasAuth) bad('metrics.auth', 'needs client authentication (auth) configured');
+  const repositoryLabel = str(metrics, 'repositoryLabel', 'metrics', 'gun');
+  if (repositoryLabel !== 'gun' && repositoryLabel !== 'sha256') bad('metrics.repositoryLabel', 'must be gun or sha256');
+  const maxRepositories = metrics.maxRepositories ?? 100;
+  if (typeof maxRepositories !== 'number' || !Number.isSafeInteger(maxRepositories) || maxRepositories < 0) bad('metrics.maxRepositories', 'must be a whole number');
+  return { auth, maxRepositories, repositoryLabel };
+}
+
+function parseTrust(v: unknown, redis: RedisConfig | undefined, ctx: Ctx): Config['trust'] {
   const trust = mapping(v, 'trust', ['refreshInterval', 'tofu', 'rootMaxBytes', 'bundles']);
   const bundles = optStr(trust, 'bundles', 'trust');
   if (bundles && redis) bad('trust.bundles', 'is for the in-process cache: with redis configured, trust data (and imports) live in Redis');

@@ -27,6 +27,8 @@ export interface NotaryClients {
   readonly remotes: ReadonlyMap<string, NotaryRemote>;
   /** The update workflow of an upstream. */
   updaterFor(upstream: string): TrustUpdater;
+  /** Per repository refreshed: when its trusted root's certificates expire (metrics). */
+  rootCertificateExpiries(): Iterable<{ gun: string; expires: number }>;
   close(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export function buildNotaryClients(config: Config, o: NotaryClientOptions): Nota
       if (!u) throw new Error(`no upstream named ${name}`);
       return u;
     },
+    rootCertificateExpiries: () => [...updaters.values()].flatMap((u) => [...u.rootCertificateExpiries()]),
     close: async () => {
       await Promise.allSettled([...remotes.values()].map((r) => r.close()));
     },

@@ -4,6 +4,8 @@
 // trustgate's stable error code, so a person or a script knows exactly what to fix.
 
 import {
+  CertificateError,
+  type CertificateFault,
   ManifestMismatchError,
   NotSignedError,
   PolicyDeniedError,
@@ -12,6 +14,7 @@ import {
   SigstoreError,
   TagRollbackError,
   TrustSystemsDisagreeError,
+  StoreUnavailableError,
   TrustgateError,
   UnauthorizedError,
   UnsupportedError,
@@ -72,9 +75,15 @@ export function toRegistryError(err: unknown): RegistryError {
   if (err instanceof TrustgateError) {
     const detail: Record<string, unknown> = { reason: err.code };
     if (err instanceof RepositoryError && err.role) detail.role = err.role;
+    if (err instanceof CertificateError && err.certificate) detail.certificate = certificateDetail(err.certificate);
+    if (err instanceof StoreUnavailableError) detail.store = err.store;
     const e = registryError(registryCodeOf(err), err.message, detail);
     // a malformed request is the client's error (400), whatever registry code carries it
     return err instanceof RequestInvalidError && err.code === 'BAD_REQUEST' ? { ...e, status: 400 } : e;
   }
   return registryError('UNAVAILABLE', 'internal error', { reason: 'INTERNAL' });
+}
+
+function certificateDetail(c: CertificateFault): Record<string, string> {
+  return { name: c.name, ...(c.keyId ? { keyId: c.keyId } : {}), ...(c.expired ? { expired: c.expired.toISOString() } : {}) };
 }

@@ -127,8 +127,11 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
       trustExpiries: () => notarySource.expiries(),
       singleFlightJoined: () => ({ ...notarySource.joined(), manifest_fetch: manifests.fetches.joined }),
       ...(stores.health ? { redis: stores.health } : {}),
+      rootCertificateExpiries: () => notary.rootCertificateExpiries(),
+      ...(stores.shared ? { storeDataLoss: () => stores.shared?.dataLoss ?? 0 } : {}),
     },
     clock,
+    { maxRepositories: config.metrics.maxRepositories, repositoryLabel: config.metrics.repositoryLabel },
   );
   const dispatchers = blobDispatchers(config);
   return {
@@ -145,7 +148,7 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
     expiries: () => notarySource.expiries(),
     manifests,
     artifacts,
-    blobs: new BlobService(dispatchers.direct),
+    blobs: new BlobService(dispatchers.direct, dispatchers.redirects),
     blobDispatchers: dispatchers,
     tags: new TagService(trustFor),
     trustFiles: new TrustFileService(stores.trustStore, policy),

@@ -44,7 +44,7 @@ t.test('environment variables override listen, redis and log level; secrets come
     ctx({ TRUSTGATE_LISTEN: '127.0.0.1:6000', TRUSTGATE_REDIS_URL: 'redis://10.0.0.1:6379/1', TRUSTGATE_LOG_LEVEL: 'debug', U: 'bob', P: 'pw' }),
   );
   t.same(c.listen, { host: '127.0.0.1', port: 6000 });
-  t.equal(c.redis, 'redis://10.0.0.1:6379/1');
+  t.same(c.redis?.topology, { kind: 'standalone', url: 'redis://10.0.0.1:6379/1' });
   t.equal(c.log.level, 'debug');
   t.same(c.upstreams[0]?.credentials, { username: 'bob', password: 'pw' });
   t.same(c.upstreams[0]?.notaryCredentials, { username: 'bob', password: 'pw' }, 'Notary uses the registry credentials by default');
