@@ -249,12 +249,15 @@ function parseIndex(bytes: Buffer, source: string): BundleIndex {
   return index;
 }
 
-/** An image entry whose signatures an import reads: names it can build paths from, artifacts of the two conventions. */
+/**
+ * An image entry an import can judge: names it can build paths from (an import under a Sigstore rule
+ * reads every entry, signed or not), and artifacts of the two conventions.
+ */
 function isSignedImage(i: unknown): boolean {
   const image = i as Partial<BundleImage> | null;
-  if (image?.signatures === undefined) return true; // informational: images are verified at every pull
-  const named = typeof image.gun === 'string' && isValidGun(image.gun) && typeof image.tag === 'string' && TAG.test(image.tag) && typeof image.digest === 'string' && DIGEST.test(image.digest);
-  return named && Array.isArray(image.signatures) && image.signatures.every((a) => typeof a === 'object' && a !== null && isArtifactOf(a));
+  const named = typeof image?.gun === 'string' && isValidGun(image.gun) && typeof image.tag === 'string' && TAG.test(image.tag) && typeof image.digest === 'string' && DIGEST.test(image.digest);
+  if (!named || image.signatures === undefined) return named;
+  return Array.isArray(image.signatures) && image.signatures.every((a) => typeof a === 'object' && a !== null && isArtifactOf(a));
 }
 
 function isSigstoreMaterial(m: unknown): boolean {

@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { ManifestMismatchError, UpstreamNotFoundError } from '../errors.js';
 import { toTransportError, discard } from '../http/client.js';
-import { INDEX_TYPES, MANIFEST_TYPES, declaredMediaType } from '../registry/media-types.js';
+import { DOCKER_MANIFEST_V1, DOCKER_MANIFEST_V1_SIGNED, INDEX_TYPES, MANIFEST_TYPES, declaredMediaType } from '../registry/media-types.js';
 import type { RegistryUpstream } from '../registry/upstream.js';
 import { NO_PROGRESS, type Progress } from './progress.js';
 
@@ -113,7 +113,8 @@ export class ImageExporter {
       throw new ManifestMismatchError(`${this.upstream.name} served ${this.repository}@${digest} with other bytes (${actual}, ${body.length} bytes)`);
     }
     const mediaType = declaredMediaType(body) ?? fetched.mediaType ?? '';
-    if (mediaType.includes('v1+prettyjws') || mediaType.endsWith('manifest.v1+json')) {
+    // schema 1 only: the OCI image manifest's type also ends in `manifest.v1+json`
+    if (mediaType === DOCKER_MANIFEST_V1 || mediaType === DOCKER_MANIFEST_V1_SIGNED) {
       throw new ManifestMismatchError(`${this.repository}@${digest} is a schema 1 manifest: not exported (push it again as schema 2 or OCI)`);
     }
     const name = depth === 0 ? 'manifest.json' : `${digest.slice('sha256:'.length)}.manifest.json`;
