@@ -11,6 +11,10 @@
 //
 //   images/<GUN>/_tags/<tag>/         with `--images`: each exported tag's image in the containers `dir:`
 //                                     layout, for `skopeo copy --all dir:… docker://…` on the far side
+//   images/<GUN>/_sigs/<tag>/         its Sigstore signature artifacts, each a `dir:` directory named by
+//                                     the tag it goes under (signatures.ts), listed with checksums
+//   sigstore/keys/<id>.pub, sigstore/trusted-roots/<sha256>.json
+//                                     the keys and trusted roots the connected side verified with
 //
 // As a single file it is a tar of that layout (tar.ts: members read exactly as GNU tar lists them;
 // only regular files are read, and of a name given twice the last, as extraction keeps); as a
@@ -22,10 +26,13 @@ import { constants, createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { isValidGun } from '../registry/reference.js';
+import { DIGEST, isValidGun, TAG } from '../registry/reference.js';
+import { isArtifactOf, KEY_PATH, ROOT_PATH, type BundleArtifact } from './signatures.js';
 import { listTar, readTarFile, tarEnd, tarEntry, tarHeader, tarPad, type TarFile } from './tar.js';
 
 export const BUNDLE_FORMAT = 'trustgate-trust-bundle/v1';
+/** A bundle with Sigstore signatures: a trustgate that cannot verify them refuses it, never ignores them. */
+export const BUNDLE_FORMAT_SIGSTORE = 'trustgate-trust-bundle/v2';
 const MAX_FILE = 64 << 20;
 
 export interface BundleRepository {
@@ -39,6 +46,19 @@ export interface BundleImage {
   readonly digest: string;
   /** Its directory within the bundle (containers `dir:` transport layout). */
   readonly path: string;
+  /** Its Sigstore signature artifacts (and its children's), each under images/<GUN>/_sigs/<tag>/. */
+  readonly signatures?: readonly BundleArtifact[];
+}
+
+/**
+ * What a repository's policy rule verified Sigstore signatures with at export: keys and trusted root
+ * (bundle files) and identities. For the operator to see; the importing site's configuration decides.
+ */
+export interface BundleSigstore {
+  readonly gun: string;
+  readonly keys: readonly string[];
+  readonly trustedRoot?: string | undefined;
+  readonly identities: readonly { readonly issuer: string; readonly subject?: string | undefined; readonly subjectRegExp?: string | undefined }[];
 }
 
 export interface BundleIndex {
@@ -46,6 +66,7 @@ export interface BundleIndex {
   readonly created: string;
   readonly repositories: readonly BundleRepository[];
   readonly images?: readonly BundleImage[];
+  readonly sigstore?: readonly BundleSigstore[];
   readonly files: Readonly<Record<string, { readonly sha256: string; readonly size: number }>>;
 }
 
@@ -67,6 +88,7 @@ export interface BundleContent {
   readonly files: ReadonlyMap<string, Buffer>;
   /** Exported images (informational: they are content-addressed and verified again at every pull). */
   readonly images?: readonly BundleImage[];
+  readonly sigstore?: readonly BundleSigstore[];
   /**
    * For a tar bundle: a directory whose `images/` tree goes into the archive (streamed; blobs can be
    * large). A directory bundle has its images written in place.
@@ -77,11 +99,13 @@ export interface BundleContent {
 /** Write a bundle: a tar file, or a directory (see isDirectoryBundle). */
 export async function writeBundle(out: string, content: BundleContent): Promise<'tar' | 'dir'> {
   const { files } = content;
+  const signed = (content.sigstore ?? []).length > 0 || (content.images ?? []).some((i) => (i.signatures ?? []).length > 0);
   const index: BundleIndex = {
-    format: BUNDLE_FORMAT,
+    format: signed ? BUNDLE_FORMAT_SIGSTORE : BUNDLE_FORMAT,
     created: new Date().toISOString(),
     repositories: content.repositories,
     ...(content.images && content.images.length > 0 ? { images: content.images } : {}),
+    ...(signed ? { sigstore: content.sigstore ?? [] } : {}),
     files: Object.fromEntries([...files].map(([p, b]) => [p, { sha256: sha256(b), size: b.length }])),
   };
   const indexBytes = Buffer.from(JSON.stringify(index, null, 2) + '\n');
@@ -205,8 +229,9 @@ function parseIndex(bytes: Buffer, source: string): BundleIndex {
   } catch (cause) {
     throw new BundleError(`${source}: bundle.json is not JSON`, { cause });
   }
-  if (typeof index !== 'object' || index === null || index.format !== BUNDLE_FORMAT || !Array.isArray(index.repositories) || typeof index.files !== 'object' || index.files === null) {
-    throw new BundleError(`${source}: not a ${BUNDLE_FORMAT} bundle`);
+  const formats = [BUNDLE_FORMAT, BUNDLE_FORMAT_SIGSTORE];
+  if (typeof index !== 'object' || index === null || !formats.includes(index.format) || !Array.isArray(index.repositories) || typeof index.files !== 'object' || index.files === null) {
+    throw new BundleError(`${source}: not a ${BUNDLE_FORMAT} bundle (nor a ${BUNDLE_FORMAT_SIGSTORE} one, with Sigstore signatures)`);
   }
   for (const r of index.repositories as unknown[]) {
     const repo = r as Partial<BundleRepository> | null;
@@ -214,5 +239,31 @@ function parseIndex(bytes: Buffer, source: string): BundleIndex {
       throw new BundleError(`${source}: bundle.json lists an invalid repository ${JSON.stringify(r)}`);
     }
   }
+  if (index.images !== undefined && !Array.isArray(index.images)) throw new BundleError(`${source}: bundle.json images is not a list`);
+  for (const i of index.images ?? []) {
+    if (!isSignedImage(i)) throw new BundleError(`${source}: bundle.json lists an invalid image ${JSON.stringify(i)}`);
+  }
+  if (index.sigstore !== undefined && !(Array.isArray(index.sigstore) && index.sigstore.every(isSigstoreMaterial))) {
+    throw new BundleError(`${source}: bundle.json lists invalid Sigstore material`);
+  }
   return index;
+}
+
+/**
+ * An image entry an import can judge: names it can build paths from (an import under a Sigstore rule
+ * reads every entry, signed or not), and artifacts of the two conventions.
+ */
+function isSignedImage(i: unknown): boolean {
+  const image = i as Partial<BundleImage> | null;
+  const named = typeof image?.gun === 'string' && isValidGun(image.gun) && typeof image.tag === 'string' && TAG.test(image.tag) && typeof image.digest === 'string' && DIGEST.test(image.digest);
+  if (!named || image.signatures === undefined) return named;
+  return Array.isArray(image.signatures) && image.signatures.every((a) => typeof a === 'object' && a !== null && isArtifactOf(a));
+}
+
+function isSigstoreMaterial(m: unknown): boolean {
+  const s = m as Partial<BundleSigstore> | null;
+  if (typeof s !== 'object' || s === null || typeof s.gun !== 'string' || !isValidGun(s.gun)) return false;
+  const keys = Array.isArray(s.keys) && s.keys.every((k) => typeof k === 'string' && KEY_PATH.test(k));
+  const root = s.trustedRoot === undefined || (typeof s.trustedRoot === 'string' && ROOT_PATH.test(s.trustedRoot));
+  return keys && root && Array.isArray(s.identities);
 }

@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { ManifestMismatchError, UpstreamNotFoundError } from '../errors.js';
 import { toTransportError, discard } from '../http/client.js';
-import { INDEX_TYPES, MANIFEST_TYPES, declaredMediaType } from '../registry/media-types.js';
+import { DOCKER_MANIFEST_V1, DOCKER_MANIFEST_V1_SIGNED, INDEX_TYPES, MANIFEST_TYPES, declaredMediaType } from '../registry/media-types.js';
 import type { RegistryUpstream } from '../registry/upstream.js';
 import { NO_PROGRESS, type Progress } from './progress.js';
 
@@ -38,6 +38,8 @@ export interface ImageExport {
   readonly manifests: number;
   readonly blobs: number;
   readonly bytes: number;
+  /** An index's child manifests, by digest (their signatures may travel too). */
+  readonly children: readonly string[];
   /** Every file written for the image, relative to its directory, with its size. */
   readonly files: ReadonlyMap<string, number>;
 }
@@ -52,7 +54,7 @@ function descriptors(value: unknown): Descriptor[] {
   );
 }
 
-const DIR_TRANSPORT_VERSION = 'Directory Transport Version: 1.1\n';
+export const DIR_TRANSPORT_VERSION = 'Directory Transport Version: 1.1\n';
 
 /** Writes the signed images of one repository, a directory per tag. */
 export class ImageExporter {
@@ -61,6 +63,7 @@ export class ImageExporter {
   private readonly fetched = new Map<string, string>();
   private stats = { manifests: 0, blobs: 0, bytes: 0 };
   private files = new Map<string, number>();
+  private children: string[] = [];
 
   constructor(
     private readonly upstream: RegistryUpstream,
@@ -79,16 +82,17 @@ export class ImageExporter {
     }).compose(interceptors.redirect({ maxRedirections: 5 }));
   }
 
-  /** Export the image `tag` is signed to (`digest`, `length` from the verified trust data). */
-  async exportTag(tag: string, digest: string, length: number): Promise<ImageExport> {
+  /** Export the image `tag` is signed to (`digest`, and `length` where the trust data signs one). */
+  async exportTag(tag: string, digest: string, length: number | undefined): Promise<ImageExport> {
     this.stats = { manifests: 0, blobs: 0, bytes: 0 };
     this.files = new Map();
+    this.children = [];
     const dir = join(this.root, tag);
     await rm(dir, { recursive: true, force: true }); // a previous export into the same directory bundle
     await mkdir(dir, { recursive: true });
     await this.manifest(dir, digest, length, 0);
     await this.write(dir, 'version', Buffer.from(DIR_TRANSPORT_VERSION));
-    return { tag, digest, ...this.stats, files: this.files };
+    return { tag, digest, ...this.stats, children: this.children, files: this.files };
   }
 
   private async write(dir: string, name: string, bytes: Buffer): Promise<void> {
@@ -109,7 +113,8 @@ export class ImageExporter {
       throw new ManifestMismatchError(`${this.upstream.name} served ${this.repository}@${digest} with other bytes (${actual}, ${body.length} bytes)`);
     }
     const mediaType = declaredMediaType(body) ?? fetched.mediaType ?? '';
-    if (mediaType.includes('v1+prettyjws') || mediaType.endsWith('manifest.v1+json')) {
+    // schema 1 only: the OCI image manifest's type also ends in `manifest.v1+json`
+    if (mediaType === DOCKER_MANIFEST_V1 || mediaType === DOCKER_MANIFEST_V1_SIGNED) {
       throw new ManifestMismatchError(`${this.repository}@${digest} is a schema 1 manifest: not exported (push it again as schema 2 or OCI)`);
     }
     const name = depth === 0 ? 'manifest.json' : `${digest.slice('sha256:'.length)}.manifest.json`;
@@ -119,7 +124,10 @@ export class ImageExporter {
     const doc = JSON.parse(body.toString('utf8')) as { manifests?: unknown; config?: unknown; layers?: unknown };
     if (INDEX_TYPES.includes(mediaType) || Array.isArray(doc.manifests)) {
       if (depth >= MAX_DEPTH) throw new ManifestMismatchError(`${this.repository}@${digest}: indexes nested too deep`);
-      for (const child of descriptors(doc.manifests)) await this.manifest(dir, child.digest, child.size, depth + 1);
+      for (const child of descriptors(doc.manifests)) {
+        if (depth === 0) this.children.push(child.digest);
+        await this.manifest(dir, child.digest, child.size, depth + 1);
+      }
       return;
     }
     for (const b of [...descriptors(doc.config ? [doc.config] : []), ...descriptors(doc.layers)]) {

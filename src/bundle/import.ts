@@ -1,7 +1,9 @@
 // `trustgate trust import`: verify a bundle again — root chain against the configured pins (or trust
 // on first use) and the stored root, every signature, hash, length, version and expiry (with the
 // upstream's offline grace) — with every file but the site's root and floors taken from the bundle,
-// and only if every repository verified, write it all into the configured store at once.
+// and the Sigstore signatures of its images under this site's rules (import-sigstore.ts); only if
+// everything verified, write it all into the configured store at once: the tags' rollback records
+// first (left ahead, they only refuse more), then the trust data.
 
 import { isAtomicStore, StagingTrustStore } from '../cache/staging-store.js';
 import type { TrustStore } from '../cache/trust-store.js';
@@ -13,6 +15,8 @@ import type { MetadataFetcher } from '../notary/remote.js';
 import { Policy } from '../policy/policy.js';
 import { acceptedUntil, ROOT } from '../trust/index.js';
 import { BundleError, trustPath, type Bundle, type BundleRepository } from './bundle.js';
+import type { TagAdvance, TagRecordStore } from '../sigstore/tag-history.js';
+import { verifyBundleSignatures, type ImportedTag } from './import-sigstore.js';
 import { NO_PROGRESS, type Hooks, type Progress } from './progress.js';
 import { collectRootChain } from './root-chain.js';
 
@@ -20,6 +24,8 @@ export interface ImportSite {
   readonly config: Config;
   /** The configured store: Redis, or the trust.bundles directory. */
   readonly store: TrustStore;
+  /** Where the tags' rollback memory goes: the same Redis or directory. */
+  readonly tags: TagRecordStore;
 }
 
 export interface ImportedRepository {
@@ -32,8 +38,11 @@ export interface ImportedRepository {
 
 export interface ImportResult {
   readonly verified: readonly ImportedRepository[];
-  /** Repositories that did not verify, and why: when any did, nothing was written. */
+  /** Tags whose Sigstore signatures verified under this site's rules, recorded as the tags' newest. */
+  readonly signatures: readonly ImportedTag[];
+  /** Repositories (or `<GUN>:<tag>`) that did not verify, and why: when any did, nothing was written. */
   readonly refused: readonly { readonly gun: string; readonly error: TrustgateError }[];
+  readonly notes: readonly string[];
 }
 
 /**
@@ -67,8 +76,21 @@ async function verifyAndCommit(bundle: Bundle, site: ImportSite, hooks: Hooks<ne
       refused.push({ gun: repo.gun, error: err });
     }
   }
-  if (refused.length === 0) await staging.commit();
-  return { verified, refused };
+  const signed = await verifyBundleSignatures(bundle, { config: site.config, policy, tags: site.tags, progress });
+  refused.push(...signed.refused);
+  if (refused.length === 0) await commit(site, staging, signed.advances);
+  return { verified, signatures: signed.verified, refused, notes: signed.notes };
+}
+
+async function commit(site: ImportSite, staging: StagingTrustStore, advances: readonly TagAdvance[]): Promise<void> {
+  const undo = await site.tags.advanceAll(advances);
+  try {
+    await staging.commit();
+  } catch (err) {
+    // the trust data's failure is what is reported; rollback records left ahead would only refuse more
+    await undo().catch(() => undefined);
+    throw err;
+  }
 }
 
 interface VerifyContext {

@@ -30,6 +30,8 @@ import { isSafeComponent, SafeDir, TEMP_PREFIX } from './safe-dir.js';
 import type { AtomicTrustStore, StoredWrite } from './staging-store.js';
 
 const INDEX = '_index.json';
+/** Records of other kinds kept in the same directory (never trust files): sigstore/tag-history-dir.ts. */
+export const SIDE_RECORDS = { sigstoreTags: '_sigstore-tags.json' } as const;
 const FORMAT = 'trustgate-trust-store/v1';
 const MAX_FILE = 64 << 20;
 const MAX_INDEX = 256 << 20;
@@ -208,7 +210,8 @@ export class DirectoryTrustStore implements AtomicTrustStore {
 
   /** No index: only an empty directory (or one with our own transient files) is an empty store. */
   private async refuseUnrecorded(): Promise<void> {
-    const found = (await this.fs.list([])).find((e) => e.name !== LOCK_NAME && !e.name.startsWith(TEMP_PREFIX));
+    const own = new Set<string>([LOCK_NAME, ...Object.values(SIDE_RECORDS)]);
+    const found = (await this.fs.list([])).find((e) => !own.has(e.name) && !e.name.startsWith(TEMP_PREFIX));
     if (found) {
       throw new StoreDamagedError(
         `${this.fs.root} holds ${found.name} but no ${INDEX}: its rollback floors are unknown, and files the store did not record are never trusted — ` +

@@ -5,12 +5,15 @@
 // and compared per repository, so only the repositories whose recorded files changed are forgotten —
 // a refresh of this process that wrote the directory itself costs at most one more refresh.
 
-import { watch, watchFile, unwatchFile, type FSWatcher } from 'node:fs';
+import { watch, watchFile, unwatchFile, type FSWatcher, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DirectoryTrustStore } from './directory-store.js';
 
 const INDEX = '_index.json';
+// Sigstore tag records (sigstore/tag-history-dir.ts), written by imports alongside the index: a change
+// forgets every answer (imports are rare; the records are not split by repository here)
+const SIGSTORE_TAGS = '_sigstore-tags.json';
 const POLL_INTERVAL_MS = 1_000;
 
 export interface IndexWatchOptions {
@@ -27,10 +30,16 @@ export class BundleIndexWatch {
   /** Checks run one at a time, in order. */
   private checking: Promise<void> = Promise.resolve();
   private readonly indexPath: string;
+  private readonly tagsPath: string;
   private readonly onPoll = () => this.changed();
+  // a missing file is reported once with zeroed stats (Node's watchFile on ENOENT): not a change
+  private readonly onTagsPoll = (now: Stats, before: Stats) => {
+    if (now.mtimeMs !== before.mtimeMs || now.ino !== before.ino) this.tagsChanged();
+  };
 
   private constructor(private readonly opts: IndexWatchOptions) {
     this.indexPath = join(opts.dir, INDEX);
+    this.tagsPath = join(opts.dir, SIGSTORE_TAGS);
   }
 
   /** Watch from what the index records now. */
@@ -40,18 +49,28 @@ export class BundleIndexWatch {
     try {
       w.watcher = watch(opts.dir, { persistent: false }, (_event, name) => {
         if (name === null || name === INDEX) w.changed();
+        if (name === null || name === SIGSTORE_TAGS) w.tagsChanged();
       });
       w.watcher.on('error', (err) => opts.logger?.warn({ dir: opts.dir, err: err.message }, 'trust.bundles: file events failed: imports are noticed by polling'));
     } catch (err) {
       opts.logger?.warn({ dir: opts.dir, err: (err as Error).message }, 'trust.bundles: no file events: imports are noticed by polling');
     }
     watchFile(w.indexPath, { interval: POLL_INTERVAL_MS, persistent: false }, w.onPoll);
+    watchFile(w.tagsPath, { interval: POLL_INTERVAL_MS, persistent: false }, w.onTagsPoll);
     return w;
   }
 
   close(): void {
     this.watcher?.close();
     unwatchFile(this.indexPath, this.onPoll);
+    unwatchFile(this.tagsPath, this.onTagsPoll);
+  }
+
+  private tagsChanged(): void {
+    this.checking = this.checking.then(() => {
+      this.opts.logger?.info('Sigstore tag records imported: forgetting every verified answer');
+      this.opts.forget();
+    });
   }
 
   private changed(): void {

@@ -2,13 +2,16 @@
 // deliberate re-tag. cosign signatures sign digests, not tags, so trustgate remembers each tag's newest
 // signed digest and refuses an older one (TAG_ROLLBACK); after a deliberate move back to an older
 // image, this makes `--digest` the tag's newest (or, without it, forgets the tag: the next pull is
-// trusted as a first sight). The memory is shared in Redis; an in-process one lives in the serving
-// process and is forgotten when it restarts.
+// trusted as a first sight). The memory is shared in Redis; on a site without Redis, the `trust.bundles`
+// directory holds what imports recorded (a running serve takes the change at its next look at the tag);
+// an in-process one lives in the serving process and is forgotten when it restarts.
 
 import { loadConfig, type Config } from '../config/config.js';
+import { DirectoryTrustStore } from '../cache/directory-store.js';
 import { openRedis } from '../cache/redis.js';
 import { ConfigError, TrustgateError } from '../errors.js';
 import { RedisTagHistory } from '../sigstore/tag-history-redis.js';
+import { DirectoryTagRecords } from '../sigstore/tag-history-dir.js';
 import type { Output } from './check.js';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -32,15 +35,20 @@ export async function runAcceptTag(ref: string, opts: { config?: string | undefi
   try {
     const config = await loadConfig(opts.config);
     if (opts.digest !== undefined && !DIGEST.test(opts.digest)) throw new ConfigError(`--digest ${opts.digest} is not a sha256 digest`);
-    if (!config.redis) {
-      throw new ConfigError('no redis configured: the rollback memory lives in the serving process; restarting it forgets every tag');
-    }
     const { gun, tag } = tagTarget(config, ref);
-    const redis = await openRedis(config.redis);
-    try {
-      await new RedisTagHistory(redis, config.redisPrefix).reset(gun, tag, opts.digest);
-    } finally {
-      await redis.quit().catch(() => redis.disconnect());
+    if (config.redis) {
+      const redis = await openRedis(config.redis);
+      try {
+        await new RedisTagHistory(redis, config.redisPrefix).reset(gun, tag, opts.digest);
+      } finally {
+        await redis.quit().catch(() => redis.disconnect());
+      }
+    } else if (config.trust.bundlesDir) {
+      const store = new DirectoryTrustStore(config.trust.bundlesDir);
+      await store.check();
+      await new DirectoryTagRecords(config.trust.bundlesDir, (fn) => store.exclusive(fn)).reset(gun, tag, opts.digest);
+    } else {
+      throw new ConfigError('neither redis nor trust.bundles configured: the rollback memory lives in the serving process; restarting it forgets every tag');
     }
     io.out(opts.digest ? `${gun}:${tag}: ${opts.digest} accepted as the newest signed digest` : `${gun}:${tag}: forgotten; the next signed digest pulled is accepted`);
     return 0;

@@ -10,6 +10,9 @@ import { announceImport } from '../cache/import-notices.js';
 import { openRedis, RedisTrustStore } from '../cache/redis.js';
 import { isAtomicStore } from '../cache/staging-store.js';
 import type { TrustStore } from '../cache/trust-store.js';
+import { DirectoryTagRecords } from '../sigstore/tag-history-dir.js';
+import { RedisTagHistory, redisTagRecords } from '../sigstore/tag-history-redis.js';
+import type { TagRecordStore } from '../sigstore/tag-history.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { ConfigError, TrustgateError } from '../errors.js';
 import type { Output } from './check.js';
@@ -95,7 +98,8 @@ function describe(r: ExportReport): string {
     const left = r.skipped.length > 0 ? `; left out as Notary clients do: ${r.skipped.join(', ')}` : '';
     return `${r.gun}: root v${r.rootVersion}, ${r.targetsFiles} targets file(s), trust data valid until ${r.validUntil.toISOString()}${left}`;
   }
-  return `${r.gun}:${r.tag}: image ${r.digest} (signed in ${r.role}): ${r.manifests} manifest(s), ${r.blobs} blob(s), ${(r.bytes / 1048576).toFixed(1)} MiB`;
+  const sigs = r.signatureArtifacts > 0 ? `, ${r.signatureArtifacts} signature artifact(s)` : '';
+  return `${r.gun}:${r.tag}: image ${r.digest} (${r.signedBy}): ${r.manifests} manifest(s), ${r.blobs} blob(s), ${(r.bytes / 1048576).toFixed(1)} MiB${sigs}`;
 }
 
 /** Report a failure: exit 1 for a verdict (a TrustgateError: its reason and code), 2 for a fault. */
@@ -110,6 +114,7 @@ function failed(io: Output, verb: string, err: unknown): number {
 
 interface Target {
   readonly store: TrustStore;
+  readonly tags: TagRecordStore;
   readonly where: string;
   /** Tell running replicas which repositories changed (Redis); the number told. */
   announce?(guns: readonly string[]): Promise<number>;
@@ -121,8 +126,10 @@ async function openTarget(config: Config, io: Output): Promise<Target> {
     const redis = await openRedis(config.redis).catch((cause: unknown) => {
       throw new ConfigError(`Redis is not reachable: ${(cause as Error).message}`, { cause });
     });
+    const tags = redisTagRecords(new RedisTagHistory(redis, config.redisPrefix));
     return {
       store: new RedisTrustStore(redis, config.redisPrefix),
+      tags,
       where: 'Redis',
       announce: (guns) => announceImport(redis, config.redisPrefix, guns),
       close: async () => void (await redis.quit()),
@@ -134,7 +141,7 @@ async function openTarget(config: Config, io: Output): Promise<Target> {
     io.err(`waiting for another import into ${dir} to finish${h ? ` (process ${h.pid} on ${h.host}, since ${h.since})` : ''}…`);
   const store = new DirectoryTrustStore(dir, { onWait });
   await store.check();
-  return { store, where: dir, close: async () => {} };
+  return { store, tags: new DirectoryTagRecords(dir, (fn) => store.exclusive(fn)), where: dir, close: async () => {} };
 }
 
 export async function runImport(source: string, opts: { config?: string }, io: TrustOutput): Promise<number> {
@@ -146,7 +153,7 @@ export async function runImport(source: string, opts: { config?: string }, io: T
     target = await openTarget(config, io);
     let result: ImportResult;
     try {
-      result = await importBundle(bundle, { config, store: target.store }, { progress });
+      result = await importBundle(bundle, { config, store: target.store, tags: target.tags }, { progress });
       progress.finish(true);
     } finally {
       progress.finish();
@@ -181,6 +188,7 @@ async function announce(target: Target, result: ImportResult, io: Output): Promi
 }
 
 function report(result: ImportResult, where: string, io: Output): number {
+  for (const note of result.notes) io.err(`note: ${note}`);
   if (result.refused.length > 0) {
     for (const { gun, error } of result.refused) io.err(`refused: ${gun}: ${error.message} [${error.code}]`);
     io.err(`the bundle was not imported: nothing was written to ${where}`);
@@ -190,6 +198,10 @@ function report(result: ImportResult, where: string, io: Output): number {
     const stale = r.underGrace ? ' — UNDER OFFLINE GRACE (expired timestamp/snapshot accepted)' : '';
     io.out(`${r.gun}: verified (root v${r.rootVersion}); accepted until ${r.acceptedUntil.toISOString()}${stale}`);
   }
-  io.out(`imported ${result.verified.length} repositories into ${where}`);
+  for (const s of result.signatures) {
+    io.out(`${s.gun}:${s.tag}: Sigstore signature of ${s.digest} verified (${s.signers.join(', ')}); recorded as the tag's newest signed digest`);
+  }
+  const tags = result.signatures.length > 0 ? ` and ${result.signatures.length} signed tag(s)` : '';
+  io.out(`imported ${result.verified.length} repositories${tags} into ${where}`);
   return 0;
 }

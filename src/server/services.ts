@@ -24,6 +24,8 @@ import { SignatureArtifacts } from '../pull/signature-artifacts.js';
 import { SigstoreTrustSource } from '../sigstore/source.js';
 import { MemoryTagHistory, type TagHistoryStore } from '../sigstore/tag-history.js';
 import { RedisTagHistory, ResilientTagHistory } from '../sigstore/tag-history-redis.js';
+import { DirectoryTagRecords, ImportedTagHistory } from '../sigstore/tag-history-dir.js';
+import { isAtomicStore } from '../cache/staging-store.js';
 import { Metrics } from './metrics.js';
 import { DecisionLog } from './status.js';
 
@@ -195,10 +197,15 @@ function serviceMetrics(config: Config, stores: Stores, trust: TrustSources, man
 
 const SIGSTORE_VERDICT_MIN_MS = 60_000;
 
-/** The tag rollback memory: shared in Redis (with an in-process floor), or in process. */
+/**
+ * The tag rollback memory: shared in Redis (with an in-process floor); on a `trust.bundles` site, what
+ * imports recorded there with what this process serves beyond it; else in process.
+ */
 function tagHistory(config: Config, stores: Stores): TagHistoryStore {
-  if (!stores.health) return new MemoryTagHistory();
-  return new ResilientTagHistory(new RedisTagHistory(stores.health.client, config.redisPrefix), stores.health);
+  if (stores.health) return new ResilientTagHistory(new RedisTagHistory(stores.health.client, config.redisPrefix), stores.health);
+  const store = stores.trustStore;
+  if (config.trust.bundlesDir !== undefined && isAtomicStore(store)) return new ImportedTagHistory(new DirectoryTagRecords(config.trust.bundlesDir, (fn) => store.exclusive(fn)));
+  return new MemoryTagHistory();
 }
 
 function registryUpstreams(config: Config, observe: Observe): Map<string, RegistryUpstream> {

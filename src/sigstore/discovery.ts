@@ -160,7 +160,7 @@ export class SignatureDiscovery {
   }
 }
 
-function isBundleType(t: string | undefined): boolean {
+export function isBundleType(t: string | undefined): boolean {
   // the v0.3 media type, and the parameterised legacy spelling of it
   return t === BUNDLE_MEDIA_TYPE_V03 || t === 'application/vnd.dev.sigstore.bundle+json;version=0.3';
 }

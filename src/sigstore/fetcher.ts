@@ -3,6 +3,7 @@
 // OCI referrers API. A signature artifact that is missing is no signature; one that is too large is a
 // malformed signature, never a refusal of the image for another reason.
 
+import { createHash } from 'node:crypto';
 import { ManifestMismatchError, SigstoreError, UpstreamNotFoundError } from '../errors.js';
 import { MANIFEST_TYPES } from '../registry/media-types.js';
 import type { RegistryUpstream } from '../registry/upstream.js';
@@ -24,4 +25,12 @@ export function upstreamFetcher(upstream: RegistryUpstream): ArtifactFetcher {
     blob: (repository, digest, maxBytes) => upstream.fetchBlob(repository, digest, maxBytes, tooLarge(`signature blob ${repository}@${digest}`)),
     referrers: (repository, digest, artifactType, maxBytes) => upstream.fetchReferrers(repository, digest, artifactType, maxBytes, tooLarge(`the referrers of ${repository}@${digest}`)),
   };
+}
+
+/** The digest a tag points at now (untrusted until the bytes served by that digest are hashed). */
+export async function registryTagDigest(upstream: RegistryUpstream, repository: string, tag: string, maxBytes: number): Promise<string> {
+  const head = await upstream.headManifest(repository, tag);
+  if (head.digest !== undefined) return head.digest;
+  const m = await upstream.fetchManifest(repository, tag, [...MANIFEST_TYPES], maxBytes);
+  return `sha256:${createHash('sha256').update(m.body).digest('hex')}`;
 }

@@ -4,16 +4,14 @@
 // signature revokes within that time), and the tag's rollback memory must accept the digest.
 // pull/ then fetches the manifest by that digest and checks its bytes, as for Notary.
 
-import { createHash } from 'node:crypto';
 import { SingleFlight } from '../cache/single-flight.js';
 import { ConfigError, SigstoreError, TagRollbackError } from '../errors.js';
-import { MANIFEST_TYPES } from '../registry/media-types.js';
 import type { RegistryUpstream } from '../registry/upstream.js';
 import type { PullTarget } from '../pull/target.js';
 import type { DigestVerdict, ResolvedTag, TagVerdict, TrustExpiry, TrustSource } from '../pull/trust-source.js';
 import type { SigstorePolicy } from '../config/sigstore.js';
 import type { ArtifactFetcher } from './discovery.js';
-import { upstreamFetcher } from './fetcher.js';
+import { registryTagDigest, upstreamFetcher } from './fetcher.js';
 import type { TagHistoryStore } from './tag-history.js';
 import type { VerifiedSignature } from './verify.js';
 
@@ -121,29 +119,14 @@ export class SigstoreTrustSource implements TrustSource {
   }
 
   private async verifyFresh(target: PullTarget, digest: string): Promise<VerifiedSignature[]> {
-    const policy = policyOf(target);
     // the Sigstore libraries load on the first verification, not at start-up (a Notary-only site never loads them)
-    const [{ SignatureDiscovery }, { verifyAny }] = await Promise.all([import('./discovery.js'), import('./verify.js')]);
-    const discovery = new SignatureDiscovery((this.opts.fetcherFor ?? upstreamFetcher)(target.upstream));
-    const expected = { digest, pulled: target.gun, signedIdentity: policy.signedIdentity };
-    const auth = { keys: policy.keys, identities: policy.identities, trust: policy.trust, tlog: policy.tlog };
-    // the tag convention first (one fetch in the common case); bundles only when it does not verify
-    const tagged = await discovery.cosignTag(target.repository, digest);
-    try {
-      return verifyAny(tagged.candidates, tagged.malformed, auth, expected);
-    } catch (err) {
-      if (!(err instanceof SigstoreError)) throw err;
-    }
-    const bundles = await discovery.bundles(target.repository, digest);
-    return verifyAny([...tagged.candidates, ...bundles.candidates], [...tagged.malformed, ...bundles.malformed], auth, expected);
+    const { verifyDigestSignatures } = await import('./digest-signatures.js');
+    const fetcher = (this.opts.fetcherFor ?? upstreamFetcher)(target.upstream);
+    return verifyDigestSignatures(fetcher, { repository: target.repository, gun: target.gun, digest }, policyOf(target));
   }
 
-  /** The digest a tag points at now (untrusted until pull/ hashes the bytes served by that digest). */
-  private async tagDigest(target: PullTarget, tag: string): Promise<string> {
-    const head = await target.upstream.headManifest(target.repository, tag);
-    if (head.digest !== undefined) return head.digest;
-    const m = await target.upstream.fetchManifest(target.repository, tag, [...MANIFEST_TYPES], this.opts.manifestMaxBytes);
-    return `sha256:${createHash('sha256').update(m.body).digest('hex')}`;
+  private tagDigest(target: PullTarget, tag: string): Promise<string> {
+    return registryTagDigest(target.upstream, target.repository, tag, this.opts.manifestMaxBytes);
   }
 
   private remember(key: string, r: DigestResult): void {

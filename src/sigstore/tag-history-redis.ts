@@ -5,7 +5,8 @@
 
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisHealth } from '../cache/resilient.js';
-import { MemoryTagHistory, SUPERSEDED_MAX, type Advance, type TagHistoryStore, type TagRecord, type TagState } from './tag-history.js';
+import { TagRollbackError } from '../errors.js';
+import { MemoryTagHistory, SUPERSEDED_MAX, type Advance, type TagAdvance, type TagHistoryStore, type TagRecord, type TagRecordStore, type TagState } from './tag-history.js';
 
 // decideAdvance, in Lua: same digest → keep (raise its time); both times known and different → compare;
 // otherwise a digest the tag already moved away from is older.
@@ -73,6 +74,24 @@ export class RedisTagHistory implements TagHistoryStore {
     if (digest === undefined) await this.redis.del(this.key(gun, tag));
     else await this.redis.eval(RESET, 1, this.key(gun, tag), digest, String(SUPERSEDED_MAX));
   }
+}
+
+/**
+ * An import's records into Redis: one atomic advance per tag, like its trust files one after another —
+ * a refusal part-way (a replica served a newer digest meanwhile) leaves the earlier tags advanced, which
+ * only refuses more. Nothing to undo.
+ */
+export function redisTagRecords(history: RedisTagHistory): TagRecordStore {
+  return {
+    get: (gun, tag) => history.get(gun, tag),
+    async advanceAll(advances: readonly TagAdvance[]) {
+      for (const { gun, tag, record } of advances) {
+        const r = await history.advance(gun, tag, record);
+        if (!r.accepted) throw new TagRollbackError(gun, tag, record.digest, r.newest.digest);
+      }
+      return async () => {};
+    },
+  };
 }
 
 function orderOf(v: string | undefined): number | undefined {

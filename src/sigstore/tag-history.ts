@@ -55,6 +55,23 @@ export interface TagHistoryStore {
   reset(gun: string, tag: string, digest?: string): Promise<void>;
 }
 
+/** One tag's record to advance (an import's verified tag). */
+export interface TagAdvance {
+  readonly gun: string;
+  readonly tag: string;
+  readonly record: TagRecord;
+}
+
+/** Where `trust import` records the tags' rollback memory (Redis, or the trust.bundles directory). */
+export interface TagRecordStore {
+  get(gun: string, tag: string): Promise<TagState | undefined>;
+  /**
+   * decideAdvance for every record — all or none where the store can (the directory); a record older
+   * than its tag's newest is TAG_ROLLBACK. Returns what undoes it where the store can (else nothing).
+   */
+  advanceAll(advances: readonly TagAdvance[]): Promise<() => Promise<void>>;
+}
+
 export class MemoryTagHistory implements TagHistoryStore {
   private readonly tags = new Map<string, TagState>();
 

@@ -194,3 +194,16 @@ t.test('concurrent imports into one directory run one after the other', async (t
   for (const sim of sims) t.equal((await store.getVersions(sim.gun)).get('timestamp'), sim.signed.timestamp.version, `${sim.gun} imported`);
   t.notOk(existsSync(join(site.store, '_lock')), 'the lock is released');
 });
+
+t.test('bundle.json listing an image without a valid name, tag or digest is refused when opened', async (t) => {
+  const dir = tempDir('bundle-images');
+  t.teardown(dir.remove);
+  const digest = `sha256:${'a'.repeat(64)}`;
+  const entries = [{ tag: 'v1', digest }, { gun: 'docker.io/x', tag: 'bad tag', digest }, { gun: 'docker.io/x', tag: 'v1', digest: 'sha256:short' }];
+  for (const [i, image] of entries.entries()) {
+    const bundle = join(dir.path, `b${i}`);
+    mkdirSync(bundle);
+    writeFileSync(join(bundle, 'bundle.json'), JSON.stringify({ format: 'trustgate-trust-bundle/v2', created: '', repositories: [], images: [image], files: {} }));
+    await rejectsWith(t, openBundle(bundle), BundleError, 'CONFIG_INVALID', JSON.stringify(image));
+  }
+});

@@ -14,7 +14,7 @@ import { exportBundle } from '../../src/bundle/airgap.js';
 import { loadConfig } from '../../src/config/config.js';
 import { buildLayouts, manifestOf, push, ALL_MANIFEST_TYPES } from '../helpers/images.js';
 import { startRedis, startRegistry } from '../helpers/peers.js';
-import { freePort, run, tempDir } from '../helpers/process.js';
+import { freePort, run, tempDir, waitFor } from '../helpers/process.js';
 import { RepoSimulator } from '../helpers/simulator.js';
 import { CLI, startWithConfig } from '../helpers/trustgate.js';
 
@@ -87,6 +87,15 @@ async function pull(url: string, tag: string): Promise<{ status: number; digest:
   return { status: r.status, digest: r.headers.get('docker-content-digest'), reason: body?.errors[0]?.detail?.reason };
 }
 
+/**
+ * The replica has handled the import's notice (the announcement, or the index change): "at once" is
+ * as soon as it processes it, which nothing orders ahead of a request sent meanwhile.
+ */
+async function noticed(tg: { url: string }, reason: 'import' | 'index-changed'): Promise<void> {
+  const counted = new RegExp(`^trustgate_trust_invalidations_total\\{reason="${reason}"\\} [1-9]`, 'm');
+  await waitFor(`the ${reason} notice`, async () => counted.test(await (await fetch(`${tg.url}/metrics`)).text()), 10_000);
+}
+
 async function startReplica(t: Test, config: string, port: number) {
   const tg = await startWithConfig(dir.path, config, port);
   t.teardown(tg.stop);
@@ -110,6 +119,7 @@ t.test('two replicas on one Redis: an import re-points and revokes at once on bo
   const out = await importBundle(t, w.bundleB, configs[0] as string);
   t.match(out, /announced to running replicas/);
   for (const tg of replicas) {
+    await noticed(tg, 'import');
     t.equal((await pull(tg.url, 'v1')).digest, w.v1.b, `replica ${tg.port}: the next pull gets bundle B's v1`);
     t.same(await pull(tg.url, 'gone'), { status: 403, digest: null, reason: 'NOT_SIGNED' }, `replica ${tg.port}: and is refused the tag B removed`);
   }
@@ -127,6 +137,7 @@ t.test('a trust.bundles site: an import re-points and revokes at once', async (t
   t.equal((await pull(tg.url, 'gone')).status, 200);
 
   await importBundle(t, w.bundleB, config);
+  await noticed(tg, 'index-changed');
   t.equal((await pull(tg.url, 'v1')).digest, w.v1.b, "the next pull gets bundle B's v1");
   t.same(await pull(tg.url, 'gone'), { status: 403, digest: null, reason: 'NOT_SIGNED' }, 'and is refused the tag B removed');
 });

@@ -7,7 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { stringify } from 'yaml';
+import { importBundle, type ImportResult } from '../../src/bundle/airgap.js';
+import { openBundle } from '../../src/bundle/bundle.js';
+import { listTar, readTarFile } from '../../src/bundle/tar.js';
+import { DirectoryTrustStore } from '../../src/cache/directory-store.js';
 import { runExport, type ExportOptions } from '../../src/commands/trust.js';
+import { loadConfig } from '../../src/config/config.js';
+import { DirectoryTagRecords } from '../../src/sigstore/tag-history-dir.js';
+import { runOk } from './process.js';
+import { SKOPEO_SIGSTORE } from './sigstore.js';
 import { RepoSimulator, SimKey, sha256Hex } from './simulator.js';
 
 /** A command's output lines, kept; `onErr` sees each error line as it is written. */
@@ -156,4 +164,71 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
   });
   return Promise.race([p, guard]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * An unpacked bundle's images and signature artifacts of `gun` into `host/repository`, as the README
+ * says: every directory under _tags/, then under _sigs/, copied under its own name as the tag. The
+ * referrers index (`sha256-<hex>`) is an OCI 1.1 index: Debian 12's skopeo 1.9 drops its
+ * `artifactType` (and so refuses with --preserve-digests); Debian 13's skopeo 1.18 copies it.
+ */
+export async function copyBundleImages(imagesDir: string, gun: string, host: string, repository: string): Promise<string[]> {
+  const copied: string[] = [];
+  for (const kind of ['_tags', '_sigs']) {
+    const base = join(imagesDir, gun, kind);
+    if (!existsSync(base)) continue;
+    for (const name of readdirSync(base).sort()) {
+      const skopeo = /^sha256-[0-9a-f]{64}$/.test(name) ? SKOPEO_SIGSTORE : 'skopeo';
+      const args = ['copy', '-q', '--all', '--preserve-digests', '--dest-tls-verify=false', `dir:${join(base, name)}`, `docker://${host}/${repository}:${name}`];
+      await runOk(skopeo, args, { timeoutMs: 180_000 });
+      copied.push(`${kind}/${name}`);
+    }
+  }
+  return copied;
+}
+
+/** Every member of a tar bundle written out as a directory bundle, for a carrier to alter. */
+export async function unpackBundle(tar: string, out: string): Promise<string> {
+  for (const f of await listTar(tar)) {
+    if (f.type !== 'file') continue;
+    mkdirSync(join(out, f.name, '..'), { recursive: true });
+    writeFileSync(join(out, f.name), await readTarFile(tar, f));
+  }
+  return out;
+}
+
+/** bundle.json of a directory bundle, changed by `edit` (a carrier who rewrites the index too). */
+export function editBundleIndex(dirBundle: string, edit: (index: { files: Record<string, unknown>; images?: unknown[] }) => void): void {
+  const path = join(dirBundle, 'bundle.json');
+  const index = JSON.parse(readFileSync(path, 'utf8')) as { files: Record<string, unknown>; images?: unknown[] };
+  edit(index);
+  writeFileSync(path, JSON.stringify(index, null, 2));
+}
+
+/** A bundle file's checksum entry in bundle.json, made to match `bytes`. */
+export function checksumOf(bytes: Buffer): { sha256: string; size: number } {
+  return { sha256: sha256Hex(bytes), size: bytes.length };
+}
+
+/**
+ * `trust import` into a `trust.bundles` site as the command runs it (its store, its tag records), in
+ * process: each refusal keeps its error class.
+ */
+export async function importInto(source: string, configPath: string): Promise<ImportResult> {
+  const config = await loadConfig(configPath);
+  const dir = config.trust.bundlesDir;
+  if (dir === undefined) throw new Error(`${configPath} has no trust.bundles`);
+  const store = new DirectoryTrustStore(dir);
+  await store.check();
+  return importBundle(await openBundle(source), { config, store, tags: new DirectoryTagRecords(dir, (fn) => store.exclusive(fn)) });
+}
+
+/** The import refused exactly `expected` (name, error class, code), and nothing else. */
+export function refusedWith(t: Test, r: ImportResult, expected: readonly (readonly [string, abstract new (...args: never[]) => Error, string])[]): void {
+  t.same(r.refused.map((x) => x.gun).sort(), expected.map(([name]) => name).sort(), 'refused exactly these');
+  for (const [name, cls, code] of expected) {
+    const err = r.refused.find((x) => x.gun === name)?.error;
+    t.ok(err instanceof cls, `${name}: ${cls.name}`);
+    t.equal(err?.code, code, `${name}: ${code}`);
+  }
 }
