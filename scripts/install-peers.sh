@@ -11,12 +11,13 @@
 #   podman           podman           podman 4.3: registries.conf (location replaced, mirror)
 #   promtool         prometheus       checks and unit-tests the shipped alert rules
 #   pgrep            procps           tests check that nothing is left running
+#   nginx            nginx            runs the shipped front-proxy recipe (deploy/nginx/)
 set -euo pipefail
 declare -A package=(
   [notary-server]=notary [notary-signer]=notary [notary]=notary
   [docker-registry]=docker-registry [skopeo]=skopeo
   [redis-server]=redis-server [dockerd]=docker.io [ctr]=containerd [containerd]=containerd
-  [podman]=podman [promtool]=prometheus [pgrep]=procps
+  [podman]=podman [promtool]=prometheus [pgrep]=procps [nginx]=nginx
 )
 if [ "${1:-}" = demo ]; then
   commands=(notary-server notary docker-registry skopeo)
