@@ -1,7 +1,8 @@
 // Benchmark: trustgate against the same registry three ways in one run, so every figure has a
 // baseline from the same machine at the same moment:
 //   manifests  GET and HEAD by signed tag (warm), 32 connections: direct, nginx, trustgate
-//   blobs      a 256 MiB blob: direct, nginx, trustgate streaming, trustgate redirect mode
+//   blobs      a 256 MiB blob: direct, nginx, trustgate streaming, trustgate redirect mode, and
+//              through the front-proxy recipe (deploy/nginx/trustgate-front.conf)
 //   cold       first pull through a fresh trustgate (empty caches) vs `notary lookup` with an
 //              empty trust dir (the Go notary client)
 // Needs: docker-registry, notary, nginx, wrk, curl (scripts/install-bench.sh). Run: npm run bench:proxy
@@ -9,6 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NAME_COMPONENT, startFront } from '../test/helpers/front.js';
 import { buildLayouts, manifestOf, push, ALL_MANIFEST_TYPES } from '../test/helpers/images.js';
 import { NotaryCli, startNotaryServer } from '../test/helpers/notary.js';
 import { startRegistry } from '../test/helpers/peers.js';
@@ -187,6 +189,9 @@ async function main() {
   await waitFor('node pipe', () => portOpen(pipePort));
   const tgFresh = await startProcess(dir.path, spec('stream'));
   stops.push(tgFresh.stop);
+  // the shipped recipe, in front of the trustgate that served the manifest load
+  const front = await startFront(join(dir.path, 'front'), { trustgate: `127.0.0.1:${tg.port}`, registry: registry.url, upstreamName: 'docker.io', directRepositories: `library/${NAME_COMPONENT}` });
+  stops.push(front.stop);
   const blobUrl = (base: string) => `${base}/v2/${REPO}/blobs/${blob}`;
   const blobTargets: [string, string][] = [
     ['registry direct', blobUrl(registry.url)],
@@ -195,6 +200,7 @@ async function main() {
     ['trustgate stream', blobUrl(tg.url)],
     ['trustgate redirect', blobUrl(tgRedirect.url)],
     ['trustgate stream (a process that served no manifest load)', blobUrl(tgFresh.url)],
+    ['front proxy (deploy/nginx recipe): blobs straight to the registry', blobUrl(front.url)],
   ];
   const rssBefore = rssMiB(tg.daemon.child.pid);
   let rssPeak = rssBefore;
@@ -242,6 +248,7 @@ async function main() {
   const pipeBlob = blobs[2]?.[1] ?? NaN;
   const streamBlob = blobs[3]?.[1] ?? 0;
   const redirectBlob = blobs[4]?.[1] ?? 0;
+  const frontBlob = blobs[6]?.[1] ?? 0;
   const f = (n: number, d = 0) => n.toFixed(d);
   const lines = [
     `# trustgate proxy benchmark (${new Date().toISOString()}, node ${process.version}, ${DURATION}s per run, wrk -t1 -c32)`,
@@ -265,7 +272,8 @@ async function main() {
     `targets: warm manifest GET ≥ 10× registry direct: ${tgRow[1].rps >= 10 * direct[1].rps ? 'met' : 'NOT met'} (${f(tgRow[1].rps / direct[1].rps, 1)}×); ` +
       `p99 ≤ 5 ms: ${tgRow[1].p99 <= 5 ? 'met' : 'NOT met'} (${f(tgRow[1].p99, 2)} ms; a bare node:http server: ${f(floorRow[1].p99, 2)} ms, ${f(tgRow[1].rps / floorRow[1].rps, 2)}× its req/s); ` +
       `stream ≥ 75% of nginx: ${streamBlob >= 0.75 * nginxBlob ? 'met' : 'NOT met'} (${f((streamBlob / nginxBlob) * 100)}%; ${f((streamBlob / pipeBlob) * 100)}% of a bare Node.js pipe); ` +
-      `redirect ≥ 95% of direct: ${redirectBlob >= 0.95 * directBlob ? 'met' : 'NOT met'} (${f((redirectBlob / directBlob) * 100)}%)`,
+      `redirect ≥ 95% of direct: ${redirectBlob >= 0.95 * directBlob ? 'met' : 'NOT met'} (${f((redirectBlob / directBlob) * 100)}%); ` +
+      `front proxy blob ≥ 0.95× nginx → registry: ${frontBlob >= 0.95 * nginxBlob ? 'met' : 'NOT met'} (${f(frontBlob / nginxBlob, 2)}×)`,
   ];
   console.log(lines.join('\n'));
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
