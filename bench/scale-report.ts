@@ -11,13 +11,13 @@ const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', 
 const rate = (r: { pulls: number; seconds: number }, per = 1) => r.pulls / per / r.seconds;
 const rssPerRepositoryKiB = (p: ScalePoint) => ((p.rss.warmMiB - p.rss.startMiB) * 1024) / p.repositories;
 
-export function scaleReport(points: readonly ScalePoint[], gen: Generation, o: { seconds: number; concurrency: number }): { markdown: string; svg: string } {
-  const lines = [
-    `# trustgate scale benchmark (${new Date().toISOString()}, node ${process.version}, Redis, ${o.seconds}s warm runs with wrk -t1 -c32, fills ${o.concurrency} pulls at a time)`,
-    '',
+/** The record (bench/results/scale.md), the part of it the README shows, and the chart. */
+export function scaleReport(points: readonly ScalePoint[], gen: Generation, o: { seconds: number; concurrency: number }): { markdown: string; readme: string; svg: string } {
+  const title = `${new Date().toISOString()}, node ${process.version}, Redis, ${o.seconds}s warm runs with wrk -t1 -c32, fills ${o.concurrency} pulls at a time`;
+  const body = [
     `${f(gen.repositories)} repositories × ${TAGS} tags signed with the project's repository simulator in ${f(gen.seconds, 1)} s (${gen.processes} processes), served by a static Notary API; every pull of the fills checked against its signed digest.`,
     '',
-    `| repositories × ${TAGS} tags | cold fill: repositories/s | tag fill: pulls/s | warm req/s (random mix) | warm p50 | warm p99 | warm answers from the hot cache | replica fill: repositories/s | errors |`,
+    `| repositories × ${TAGS} tags | cold fill: repositories/s | tag fill: pulls/s | warm req/s (random mix) | warm p50 | warm p99 | warm answers from the hot cache | replica fill (up to 2,000 repositories): repositories/s | errors |`,
     '|---|---|---|---|---|---|---|---|---|',
     ...points.map(
       (p) =>
@@ -35,7 +35,21 @@ export function scaleReport(points: readonly ScalePoint[], gen: Generation, o: {
     '',
     targets(points),
   ];
-  return { markdown: lines.join('\n'), svg: chart(points) };
+  return {
+    markdown: [`# trustgate scale benchmark (${title})`, '', ...body].join('\n'),
+    readme: [`**Scale** (\`bench/scale.ts\`; ${title}):`, '', ...body].join('\n'),
+    svg: chart(points),
+  };
+}
+
+/** `readme` with the text between the scale markers replaced by `block` (unchanged without markers). */
+export function withScaleBlock(readme: string, block: string): string {
+  const begin = '<!-- scale:begin -->';
+  const end = '<!-- scale:end -->';
+  const a = readme.indexOf(begin);
+  const b = readme.indexOf(end);
+  if (a < 0 || b < a) return readme;
+  return `${readme.slice(0, a + begin.length)}\n${block}\n${readme.slice(b)}`;
 }
 
 /** Which Redis commands a pull costs, per phase, at the largest point. */

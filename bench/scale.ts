@@ -4,8 +4,9 @@
 //   cold fill    the first pull of each repository (Notary fetches, verification, manifest fetch)
 //   tag fill     the other nine tags of each (trust data already verified: manifest fetch only)
 //   warm         wrk over a uniformly random mix of every tag, 32 connections
-//   replica      a second process on the same Redis pulling each repository once: what a restarted
-//                replica (or a refresh) costs, trust data re-verified from the shared store
+//   replica      a second process on the same Redis pulling each repository once (the first
+//                REPLICA_SAMPLE of them): what a restarted replica (or a refresh) costs, trust data
+//                re-verified from the shared store
 // and with each: Redis commands per pull (INFO commandstats), Redis memory per repository (INFO
 // memory), RSS per cached repository, and whether the in-process caches stay within their limits.
 //
@@ -16,7 +17,7 @@
 //   BENCH_SCALE_POINTS=1,100  BENCH_SECONDS=3   (short runs while developing)
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -25,14 +26,17 @@ import { freePort, portOpen, runOk, startDaemon, tempDir, waitFor } from '../tes
 import { startProcess, type TrustgateSpec } from '../test/helpers/trustgate.js';
 import { manifestFor, TAGS, UPSTREAM } from './scale-data.js';
 import { commandMix, pullAll, redisState, rssMiB, scrapeMetrics, warmMix, type PullRun, type RedisState, type WarmRun } from './scale-measure.js';
-import { scaleReport } from './scale-report.js';
+import { scaleReport, withScaleBlock } from './scale-report.js';
 
 const POINTS = (process.env.BENCH_SCALE_POINTS ?? '1,100,1000,10000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = 32;
+/** The replica fill measures a rate: this many repositories give it, at any point. */
+const REPLICA_SAMPLE = 2_000;
 const dir = tempDir('bench-scale');
 const stops: (() => Promise<void>)[] = [];
 const progress = (line: string) => process.stderr.write(`scale: ${line}\n`);
+const f = (n: number) => n.toFixed(0);
 
 export interface ScalePoint {
   readonly repositories: number;
@@ -113,16 +117,16 @@ async function measurePoint(api: string, n: number, warmup: number): Promise<Sca
     progress(`${n} repositories: cold fill`);
     const cold = await pullAll(tg.url, { first: 0, count: n }, [0], CONCURRENCY, expectedDigest);
     const afterCold = await redisState(redis);
-    progress(`${n} repositories: tag fill`);
+    progress(`${n} repositories: ${f(cold.pulls / cold.seconds)} repositories/s; tag fill`);
     const tagFill = await pullAll(tg.url, { first: 0, count: n }, range(1, TAGS), CONCURRENCY, expectedDigest);
     const afterFill = await redisState(redis);
     const before = await scrapeMetrics(tg.url);
-    progress(`${n} repositories: warm mix, ${SECONDS} s`);
+    progress(`${n} repositories: ${f(tagFill.pulls / tagFill.seconds)} pulls/s; warm mix, ${SECONDS} s`);
     const warm = await warmMix(dir.path, tg.url, n, SECONDS);
     const afterWarm = await redisState(redis);
     const after = await scrapeMetrics(tg.url);
     const warmMiB = rssMiB(tg.daemon.child.pid);
-    progress(`${n} repositories: replica fill`);
+    progress(`${n} repositories: ${f(warm.rps)} req/s; replica fill`);
     const replica = await replicaFill(spec, n, warmup);
     const afterReplica = await redisState(redis);
     const lookups = (r: string) => (after.manifestLookups[r] ?? 0) - (before.manifestLookups[r] ?? 0);
@@ -163,7 +167,7 @@ async function replicaFill(spec: TrustgateSpec, n: number, warmup: number): Prom
   const replica = await startProcess(dir.path, spec, 'scale:');
   try {
     await pullAll(replica.url, { first: warmup, count: 1 }, [0], 1, expectedDigest);
-    return await pullAll(replica.url, { first: 0, count: n }, [0], CONCURRENCY, expectedDigest);
+    return await pullAll(replica.url, { first: 0, count: Math.min(n, REPLICA_SAMPLE) }, [0], CONCURRENCY, expectedDigest);
   } finally {
     await replica.stop();
   }
@@ -175,15 +179,19 @@ async function main() {
   const max = Math.max(...POINTS);
   progress(`signing ${max + 1} repositories`);
   const { shards, generation } = await generate(max + 1);
+  progress(`signed in ${f(generation.seconds)} s`);
   const api = await startStaticApi(shards);
   const points: ScalePoint[] = [];
   for (const n of POINTS) points.push(await measurePoint(api, n, max));
-  const { markdown, svg } = scaleReport(points, generation, { seconds: SECONDS, concurrency: CONCURRENCY });
+  const { markdown, readme, svg } = scaleReport(points, generation, { seconds: SECONDS, concurrency: CONCURRENCY });
   console.log(markdown);
   const results = join(import.meta.dirname, 'results');
   mkdirSync(results, { recursive: true });
   writeFileSync(join(results, 'scale.md'), markdown + '\n');
   writeFileSync(join(results, 'scale.svg'), svg);
+  // the README's Performance section shows the latest run's tables (its chart is the file above)
+  const readmePath = join(import.meta.dirname, '..', 'README.md');
+  writeFileSync(readmePath, withScaleBlock(readFileSync(readmePath, 'utf8'), readme));
 }
 
 try {
