@@ -68,6 +68,19 @@ trust
   });
 
 program
+  .command('sigstore')
+  .description('Sigstore (cosign) operations on the shared store')
+  .command('accept-tag')
+  .description('accept a deliberate re-tag: make --digest the tag\'s newest signed digest (or forget the tag) in the rollback memory')
+  .argument('<name:tag>', 'as clients name it: library/alpine:3.20, ghcr.io/acme/app:1.0')
+  .option('--digest <sha256:hex>', 'the digest the tag now deliberately points at (default: forget the tag)')
+  .option('-c, --config <file>', 'the configuration serve uses (its redis); default: $TRUSTGATE_CONFIG')
+  .action(async (ref: string, opts: { digest?: string; config?: string }) => {
+    const { runAcceptTag } = await import('./commands/sigstore.js');
+    process.exitCode = await runAcceptTag(ref, { ...opts, config: opts.config ?? (process.env.TRUSTGATE_CONFIG || undefined) }, stdio);
+  });
+
+program
   .command('healthcheck')
   .description('exit 0 if the local trustgate answers /healthz (for container HEALTHCHECKs)')
   .option('--url <url>', 'health URL (default: from $TRUSTGATE_LISTEN, else http://127.0.0.1:5000/healthz)')
@@ -101,20 +114,25 @@ program
 
 program
   .command('check')
-  .description('resolve one tag through Notary and print the signed digest docker pull would use')
+  .description('resolve one tag through Notary (or, with --key/--identity, its Sigstore signatures) and print the signed digest')
   .argument('<image-ref>', 'e.g. alpine:3.20 or registry.example.com/team/app:1.0')
   .option('--notary <url>', 'Notary server (default: notary.docker.io for Docker Hub, else https://<registry>)')
   .option('--ca <file>', 'extra CA certificates (PEM) for the Notary server TLS')
   .option('--pin-key <id>', 'pin a root key ID: as root.json and docker trust inspect list it, or its canonical ID (notary key list); repeatable', collect, [])
   .option('--pin-ca <file>', 'pin a CA (PEM) that must have issued the root certificate')
   .option('--user <name>', 'Notary user name (password from TRUSTGATE_NOTARY_PASSWORD)')
+  .option('--key <file>', 'Sigstore: verify cosign signatures with this PEM public key instead of Notary; repeatable', collect, [])
+  .option('--identity <issuer=subject>', 'Sigstore: accept keyless signatures by this certificate identity; repeatable', collect, [])
+  .option('--trusted-root <file>', 'Sigstore: trusted_root.json (Fulcio CAs, Rekor keys) for --identity and tlog checks')
+  .option('--tlog <required|optional>', 'Sigstore: whether a Rekor entry is required (default: required for --identity)')
+  .option('--registry <url>', 'Sigstore: the registry URL (default: https://<registry>)')
   .addOption(new Option('--json', 'print the result as JSON'))
   .action(async (ref: string, opts) => {
+    const io = { out: (l: string) => void process.stdout.write(l + '\n'), err: (l: string) => void process.stderr.write(l + '\n') };
+    const { runSigstoreCheck, wantsSigstore } = await import('./commands/check-sigstore.js');
+    if (wantsSigstore(opts)) return void (process.exitCode = await runSigstoreCheck(ref, opts, io));
     const { runCheck } = await import('./commands/check.js');
-    process.exitCode = await runCheck(ref, opts, {
-      out: (l) => process.stdout.write(l + '\n'),
-      err: (l) => process.stderr.write(l + '\n'),
-    });
+    process.exitCode = await runCheck(ref, opts, io);
   });
 
 const stdio = {

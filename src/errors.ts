@@ -3,6 +3,7 @@
 // Families:
 //   RepositoryError  — trust data from a repository failed verification (untrusted input)
 //   NotSignedError   — trust data verified, but it does not sign what was asked for
+//   SigstoreError    — Sigstore (cosign) signatures missing, or failing verification (untrusted input)
 //   TransportError   — a server could not be reached or answered outside the protocol
 //   ConfigError      — the operator's configuration or command line is wrong
 
@@ -96,6 +97,19 @@ export class FileTooLargeError extends RepositoryError {
 /** A root certificate is unusable: CN/GUN mismatch, expired, SHA-1 signed, weak RSA, unparsable. */
 export class CertificateError extends RepositoryError {
   readonly code = 'CERTIFICATE_INVALID' as const;
+  /** The certificate at fault, and since when it is no longer valid, when known. */
+  readonly certificate: CertificateFault | undefined;
+  constructor(role: string | undefined, message: string, options?: { cause?: unknown; certificate?: CertificateFault }) {
+    super(role, message, options);
+    this.certificate = options?.certificate;
+  }
+}
+
+/** A certificate by subject CN, the root key ID (as root.json lists it) and, if expired, its notAfter. */
+export interface CertificateFault {
+  readonly name: string;
+  readonly keyId?: string | undefined;
+  readonly expired?: Date | undefined;
 }
 
 /** The root does not match the configured trust pinning (or TOFU is disabled). */
@@ -138,6 +152,57 @@ export class NoTrustDataError extends NotSignedError {
   constructor(readonly gun: string) {
     super(`no trust data for ${gun}`);
   }
+}
+
+// ---- Sigstore (cosign) signatures -------------------------------------------------------------
+
+export type SigstoreErrorCode =
+  | 'SIGSTORE_NO_SIGNATURE'
+  | 'SIGSTORE_SIGNATURE_MALFORMED'
+  | 'SIGSTORE_KEY_MISMATCH'
+  | 'SIGSTORE_IDENTITY_MISMATCH'
+  | 'SIGSTORE_CERTIFICATE_INVALID'
+  | 'SIGSTORE_TLOG_MISSING'
+  | 'SIGSTORE_TLOG_INVALID'
+  | 'SIGSTORE_TIMESTAMP_INVALID'
+  | 'SIGSTORE_PAYLOAD_MISMATCH'
+  | 'SIGSTORE_REPOSITORY_MISMATCH';
+
+/**
+ * A Sigstore refusal for one manifest digest: no signature was found, or none verified. When several
+ * signatures failed, `code` is the most telling one and `failures` holds every candidate's error.
+ */
+export class SigstoreError extends TrustgateError {
+  constructor(
+    readonly code: SigstoreErrorCode,
+    message: string,
+    options?: { cause?: unknown; failures?: readonly SigstoreError[] },
+  ) {
+    super(message, options);
+    this.failures = options?.failures ?? [];
+  }
+  readonly failures: readonly SigstoreError[];
+}
+
+/**
+ * A tag now points at a manifest older than one trustgate already served for it (by signing time,
+ * or by the order first seen): cosign signatures sign digests, not tags.
+ */
+export class TagRollbackError extends TrustgateError {
+  readonly code = 'TAG_ROLLBACK' as const;
+  constructor(
+    readonly gun: string,
+    readonly tag: string,
+    readonly digest: string,
+    readonly newest: string,
+  ) {
+    super(`${gun}:${tag} points at ${digest}, older than ${newest} already served for it (tag rollback)`);
+  }
+}
+
+/** `trust: all`: Notary and Sigstore both verified the tag, but for different digests. */
+export class TrustSystemsDisagreeError extends TrustgateError {
+  readonly code = 'TRUST_SYSTEMS_DISAGREE' as const;
 }
 
 // ---- transport -----------------------------------------------------------------------------
@@ -183,6 +248,21 @@ export class AuthError extends TransportError {
 }
 
 // ---- the proxy's own refusals ------------------------------------------------------------
+
+/**
+ * An upstream redirected somewhere trustgate neither goes nor sends clients: an address outside the
+ * public ranges on a host not listed in `blobRedirectHosts`, too many hops, or not http(s).
+ */
+export class RedirectRefusedError extends TrustgateError {
+  readonly code = 'REDIRECT_REFUSED' as const;
+  constructor(
+    readonly location: string,
+    readonly why: 'address' | 'hops' | 'scheme' | 'invalid',
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** The client asked for something malformed (bad name, tag, digest, query). */
 export class RequestInvalidError extends TrustgateError {
@@ -233,6 +313,20 @@ export class UpstreamNotFoundError extends TrustgateError {
     message: string,
   ) {
     super(message);
+  }
+}
+
+// ---- the shared store ----------------------------------------------------------------------
+
+/**
+ * The shared store (Redis) cannot answer with authority: down, too slow, lost data, or holding a
+ * repository's state only in part. Trust is never bootstrapped on such an answer.
+ */
+export class StoreUnavailableError extends TrustgateError {
+  readonly code = 'STORE_UNAVAILABLE' as const;
+  /** `store` names it for the operator (e.g. `redis://10.0.0.5:6379/0`), never with credentials. */
+  constructor(readonly store: string, message: string, options?: { cause?: unknown }) {
+    super(`${store}: ${message}`, options);
   }
 }
 

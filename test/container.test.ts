@@ -121,13 +121,17 @@ t.test('compose.yaml: two replicas on one Redis, demo profile, paths and environ
     t.equal(config.listen.port, 5000, `${name}: listens where the container port is published`);
     t.ok((s.ports ?? []).every((p) => p.endsWith(':5000')), `${name}: publishes container port 5000`);
     for (const u of config.upstreams) {
-      for (const url of [u.registry, u.notary]) {
+      for (const url of [u.registry, u.notary].filter((x): x is string => x !== undefined)) {
         const host = new URL(url).hostname;
         if (!host.includes('.')) t.ok(services[host], `${name}: upstream host ${host} is a compose service`);
       }
     }
     if (configSrc?.includes('demo')) t.ok(s.profiles?.includes('demo'), `${name} belongs to the demo profile`);
   }
+  const redisService = JSON.stringify(services.redis);
+  t.match(redisService, /requirepass/, 'Redis requires a password');
+  t.match(redisService, /maxmemory-policy noeviction/, 'and never evicts trust keys');
+  for (const [name, s] of trustgates) t.ok(s.environment?.TRUSTGATE_REDIS_PASSWORD, `${name} has the Redis password`);
   const notary = services['notary-server'];
   t.ok(notary?.profiles?.includes('demo'));
   const notaryCfg = JSON.parse(readFileSync(join(ROOT, 'config', 'compose', 'notary-server.json'), 'utf8')) as { server: { http_addr: string } };

@@ -24,7 +24,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { ConfigError, StoreDamagedError } from '../errors.js';
 import { isValidGun } from '../registry/reference.js';
-import { STORED_ROLE_NAME } from '../trust/metadata.js';
+import { ROOT, STORED_ROLE_NAME } from '../trust/metadata.js';
 import { DirectoryLock, LOCK_NAME, type LockOptions } from './directory-lock.js';
 import { isSafeComponent, SafeDir, TEMP_PREFIX } from './safe-dir.js';
 import type { AtomicTrustStore, StoredWrite } from './staging-store.js';
@@ -102,8 +102,8 @@ export class DirectoryTrustStore implements AtomicTrustStore {
     return new Map([...((await this.readIndex()).get(gun) ?? [])].map(([role, e]) => [role, e.version]));
   }
 
-  async putMetadata(gun: string, role: string, bytes: Buffer, version: number): Promise<void> {
-    await this.putAll([{ gun, role, bytes, version }]);
+  async putMetadata(gun: string, role: string, bytes: Buffer, version: number, resetFloors: readonly string[] = []): Promise<void> {
+    await this.putAll([{ gun, role, bytes, version, resetFloors }]);
   }
 
   async putAll(writes: readonly StoredWrite[]): Promise<void> {
@@ -223,6 +223,8 @@ function plan(current: Index, writes: readonly StoredWrite[], lost: ReadonlySet<
     const entry = { version: w.version, sha256: sha256(w.bytes) };
     const key = `${w.gun}\n${w.role}`;
     if (had && had.version === entry.version && had.sha256 === entry.sha256 && !lost.has(key)) continue;
+    // a newer root whose timestamp/snapshot keys rotated drops their floors (TUF 5.3.11)
+    if (w.role === ROOT && had && w.version > had.version) for (const r of w.resetFloors ?? []) roles.delete(r);
     roles.set(w.role, entry);
     next.set(w.gun, roles);
     changed.set(key, { gun: w.gun, parts: dataParts(w.gun, w.role, entry), bytes: Buffer.from(w.bytes) });

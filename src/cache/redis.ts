@@ -1,24 +1,60 @@
 // The shared store: trust metadata, rollback memory and verified results in Redis (ioredis:
 // standalone, Sentinel or Cluster), so every replica has one view and one rollback memory.
 //
-// Keys carry the GUN in a hash tag ({…}) so each repository's keys live in one Cluster slot and the
-// metadata write plus version bump is one atomic script.
+// Keys carry the GUN in a hash tag ({…}) so each repository's keys live in one Cluster slot and every
+// write (bytes + floor, root + floor resets) is one atomic script. Trust keys carry no TTL.
+// Everything read back is untrusted: the trust engine verifies it again before use.
 
-import { Redis, type Cluster } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type { RedisConfig } from '../config/redis.js';
+import { StoreUnavailableError } from '../errors.js';
+import { connectStore, waitForReplicas, whenReady, type StoreClient } from './redis-connect.js';
 import { MAX_PARENT_HINTS, type CachedManifest, type ResultCache } from './results.js';
+import { ROOT } from '../trust/metadata.js';
 import type { TrustStore } from './trust-store.js';
 
-type Client = Redis | Cluster;
-
-// Store the bytes and raise the floor only if the version is not below the floor: a slower replica
-// never overwrites newer trust data with older.
+// Bytes + floor: a version below the floor changes nothing (a slower replica never overwrites newer
+// trust data with older); the same version re-stores the bytes (a delegation left out is kept as the
+// snapshot names it) without touching the floor. Returns 1 when something changed.
 const PUT_METADATA = `
 local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
 local v = tonumber(ARGV[3])
 if v < cur then return 0 end
+if v == cur and redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+if v > cur then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
 return 1
+`;
+
+// The root: a first root (TOFU) or a newer one (rotation) is stored; another root of the same version
+// is a conflict and never overwrites (-1). Replacing an older root drops the floors of the roles
+// whose keys rotated (ARGV[3..]) in the same step. Returns 1 when stored, 0 when not newer.
+const PUT_ROOT = `
+local cur = tonumber(redis.call('HGET', KEYS[2], 'root') or '0')
+local v = tonumber(ARGV[2])
+if v < cur then return 0 end
+local held = redis.call('GET', KEYS[1])
+if v == cur and held then
+  if held == ARGV[1] then return 0 end
+  return -1
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'root', ARGV[2])
+if cur > 0 and v > cur then for i = 3, #ARGV do redis.call('HDEL', KEYS[2], ARGV[i]) end end
+return 1
+`;
+
+// The store's epoch: created once ("<id>:<server ms>") and never rewritten, so its disappearance or
+// a different id means the store lost its data. Returns it with the server's clock.
+const EPOCH = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local e = redis.call('GET', KEYS[1])
+if not e then
+  e = ARGV[1] .. ':' .. now
+  redis.call('SET', KEYS[1], e)
+end
+return {e, tostring(now)}
 `;
 
 // Note a parent index for each child, scored by how long its trust lasts; drop expired ones, keep the
@@ -36,54 +72,41 @@ return 1
 `;
 
 const MANIFEST_TTL_S = 7 * 24 * 3600;
+const WAIT_TIMEOUT_MS = 500;
 
-// Commands fail fast while Redis is away (no offline queue, no retries, a short command timeout): a
-// pull never hangs on it. The client keeps reconnecting in the background.
-export function connectRedis(url: string): Redis {
-  return new Redis(url, {
-    lazyConnect: false,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    connectTimeout: 2_000,
-    commandTimeout: 1_000,
-    retryStrategy: (times) => Math.min(100 * times, 2_000),
-  });
-}
-
-/** Connect and wait until Redis is ready (or `timeoutMs` passes). */
-export async function openRedis(url: string, timeoutMs = 5_000): Promise<Redis> {
-  const client = connectRedis(url);
-  await whenReady(client, timeoutMs, url).catch((err: unknown) => {
+/** Connect and wait until the store is ready (or `timeoutMs` passes). */
+export async function openRedis(cfg: string, timeoutMs?: number): Promise<Redis>;
+export async function openRedis(cfg: RedisConfig | string, timeoutMs?: number): Promise<StoreClient>;
+export async function openRedis(cfg: RedisConfig | string, timeoutMs = 5_000): Promise<StoreClient> {
+  const client = connectStore(cfg);
+  const what = typeof cfg === 'string' ? 'Redis' : cfg.describe;
+  await whenReady(client, timeoutMs, what).catch((err: unknown) => {
     client.disconnect();
     throw err;
   });
   return client;
 }
 
-/** Resolve when `client` is ready; reject after `timeoutMs` (the client keeps trying). */
-export async function whenReady(client: Redis, timeoutMs: number, url: string): Promise<void> {
-  if (client.status === 'ready') return;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`Redis at ${url.replace(/\/\/[^@]*@/, '//')} is not ready after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onReady = () => {
-      cleanup();
-      resolve();
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      client.off('ready', onReady);
-    };
-    client.on('ready', onReady);
-  });
+/** A repository's root and floors, read in one atomic step. */
+export interface StoredState {
+  readonly root: Buffer | undefined;
+  readonly versions: Map<string, number>;
+}
+
+export interface RedisTrustStoreOptions {
+  /** Replica acknowledgments awaited after a write that trusts a root or raises a floor. */
+  readonly waitReplicas?: number;
+  /** A write that fewer replicas than asked acknowledged (it may not survive a failover). */
+  readonly onUnacknowledged?: (gun: string, role: string, acks: number) => void;
+  /** Names the store in errors. */
+  readonly describe?: string;
 }
 
 export class RedisTrustStore implements TrustStore {
   constructor(
-    private readonly redis: Client,
+    private readonly redis: StoreClient,
     private readonly prefix = 'trustgate:',
+    private readonly opts: RedisTrustStoreOptions = {},
   ) {}
 
   private metaKey(gun: string, role: string): string {
@@ -98,13 +121,46 @@ export class RedisTrustStore implements TrustStore {
     return (await this.redis.getBuffer(this.metaKey(gun, role))) ?? undefined;
   }
 
-  async putMetadata(gun: string, role: string, bytes: Buffer, version: number): Promise<void> {
-    await this.redis.eval(PUT_METADATA, 2, this.metaKey(gun, role), this.versionsKey(gun), bytes, role, String(version));
+  async putMetadata(gun: string, role: string, bytes: Buffer, version: number, resetFloors: readonly string[] = []): Promise<void> {
+    const keys = [this.metaKey(gun, role), this.versionsKey(gun)];
+    const changed =
+      role === ROOT
+        ? Number(await this.redis.eval(PUT_ROOT, 2, ...keys, bytes, String(version), ...resetFloors))
+        : Number(await this.redis.eval(PUT_METADATA, 2, ...keys, bytes, role, String(version)));
+    if (changed < 0) {
+      throw new StoreUnavailableError(
+        this.opts.describe ?? 'redis',
+        `a different root version ${version} of ${gun} is already stored (trusted at the same moment by another replica): not replaced`,
+      );
+    }
+    if (changed > 0) await this.acknowledge(gun, role);
   }
 
   async getVersions(gun: string): Promise<Map<string, number>> {
-    const h = await this.redis.hgetall(this.versionsKey(gun));
-    return new Map(Object.entries(h).map(([role, v]) => [role, Number(v)]));
+    return parseVersions(await this.redis.hgetall(this.versionsKey(gun)));
+  }
+
+  /** The root and the floors as one atomic read (MULTI: both keys are in the GUN's slot). */
+  async readState(gun: string): Promise<StoredState> {
+    const replies = await this.redis.multi().getBuffer(this.metaKey(gun, ROOT)).hgetall(this.versionsKey(gun)).exec();
+    if (!replies) throw new StoreUnavailableError(this.opts.describe ?? 'redis', 'transaction aborted');
+    for (const [err] of replies) if (err) throw err;
+    const [[, root], [, versions]] = replies as [[null, Buffer | null], [null, Record<string, string>]];
+    return { root: root ?? undefined, versions: parseVersions(versions) };
+  }
+
+  /** The store's epoch (created as `candidateId` if absent) and the server's clock (ms). */
+  async epoch(candidateId: string): Promise<{ id: string; since: number; serverNow: number }> {
+    const [value, now] = (await this.redis.eval(EPOCH, 1, `${this.prefix}epoch`, candidateId)) as [string, string];
+    const at = value.lastIndexOf(':');
+    return { id: value.slice(0, at), since: Number(value.slice(at + 1)), serverNow: Number(now) };
+  }
+
+  private async acknowledge(gun: string, role: string): Promise<void> {
+    const want = this.opts.waitReplicas ?? 0;
+    if (want <= 0) return;
+    const acks = await waitForReplicas(this.redis, want, WAIT_TIMEOUT_MS);
+    if (acks < want) this.opts.onUnacknowledged?.(gun, role, acks);
   }
 
   async close(): Promise<void> {
@@ -112,9 +168,13 @@ export class RedisTrustStore implements TrustStore {
   }
 }
 
+function parseVersions(h: Record<string, string>): Map<string, number> {
+  return new Map(Object.entries(h).map(([role, v]) => [role, Number(v)]));
+}
+
 export class RedisResultCache implements ResultCache {
   constructor(
-    private readonly redis: Client,
+    private readonly redis: StoreClient,
     private readonly prefix = 'trustgate:',
     private readonly now: () => number = Date.now,
   ) {}

@@ -9,6 +9,8 @@ export interface StoredWrite {
   readonly role: string;
   readonly bytes: Buffer;
   readonly version: number;
+  /** For a root: floors dropped when it replaces an older root (TrustStore.putMetadata). */
+  readonly resetFloors?: readonly string[];
 }
 
 /** A store that writes many files at once, all or none, and can be held exclusively. */
@@ -47,11 +49,11 @@ export class StagingTrustStore implements TrustStore {
     return this.target.getMetadata(gun, role);
   }
 
-  async putMetadata(gun: string, role: string, bytes: Buffer, version: number): Promise<void> {
+  async putMetadata(gun: string, role: string, bytes: Buffer, version: number, resetFloors: readonly string[] = []): Promise<void> {
     const floor = (await this.getVersions(gun)).get(role) ?? 0;
     if (version < floor) return; // never replace newer trust data with older
-    await this.staged.putMetadata(gun, role, bytes, version);
-    this.writes.push({ gun, role, bytes: Buffer.from(bytes), version });
+    await this.staged.putMetadata(gun, role, bytes, version, resetFloors);
+    this.writes.push({ gun, role, bytes: Buffer.from(bytes), version, resetFloors });
   }
 
   /** The real store's floors, raised by what is staged. */
@@ -64,7 +66,7 @@ export class StagingTrustStore implements TrustStore {
   /** Hand every staged write to the real store. */
   async commit(): Promise<void> {
     if (isAtomicStore(this.target)) return this.target.putAll(this.writes);
-    for (const w of this.writes) await this.target.putMetadata(w.gun, w.role, w.bytes, w.version);
+    for (const w of this.writes) await this.target.putMetadata(w.gun, w.role, w.bytes, w.version, w.resetFloors);
   }
 
   /** The writes `commit` would make. */

@@ -1,12 +1,16 @@
-// The stores a configuration asks for: in-process, the `trust.bundles` directory, or Redis with the
-// in-process stores underneath (used while Redis is unreachable, at start-up too: trustgate starts and
-// serves without it).
+// The stores a configuration asks for: in-process (or the `trust.bundles` directory), or the shared
+// Redis store with this replica's memory beside it. trustgate starts without Redis too; until the
+// store answers, only repositories this process remembers are served (none, just after start).
 
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { RedisConfig } from '../config/redis.js';
 import { DirectoryTrustStore } from './directory-store.js';
-import { connectRedis, RedisResultCache, RedisTrustStore, whenReady } from './redis.js';
-import { RedisHealth, ResilientResultCache, ResilientTrustStore } from './resilient.js';
+import { RedisHealth } from './health.js';
+import { assertEvictionPolicy, connectStore, evictionPolicy, whenReady } from './redis-connect.js';
+import { RedisResultCache, RedisTrustStore } from './redis.js';
+import { ResilientResultCache } from './resilient-results.js';
+import { ResilientTrustStore, type TrustStateEvent } from './resilient.js';
 import { MemoryResultCache, type ResultCache } from './results.js';
 import { MemoryTrustStore, type TrustStore } from './trust-store.js';
 
@@ -16,8 +20,12 @@ export interface Stores {
   /** Readiness of the shared store, when there is one. */
   readonly check?: () => Promise<void>;
   readonly health?: RedisHealth;
+  /** The shared trust state, when there is one (metrics: data loss). */
+  readonly shared?: ResilientTrustStore;
   close(): Promise<void>;
 }
+
+const READY_WAIT_MS = 5_000;
 
 /** In-process stores (tests, `check`, the default without Redis). */
 export function memoryStores(memoryCacheMaxBytes?: number): Stores {
@@ -25,28 +33,73 @@ export function memoryStores(memoryCacheMaxBytes?: number): Stores {
 }
 
 export async function openStores(config: Config, logger?: Logger): Promise<Stores> {
-  if (!config.redis) {
-    if (!config.trust.bundlesDir) return memoryStores(config.limits.memoryCacheMaxBytes);
-    // with `trust.bundles`, imported trust data lives in that directory (read on every refresh)
-    const trustStore = new DirectoryTrustStore(config.trust.bundlesDir);
-    await trustStore.check(); // a directory others could write (or a damaged one) stops the start, with the fix
-    const results = new MemoryResultCache(config.limits.memoryCacheMaxBytes);
-    return { trustStore, results, close: async () => {} };
-  }
-  const redis = connectRedis(config.redis);
-  const health = new RedisHealth(redis, {
-    onDown: (err) => logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'redis unreachable: serving from the in-process cache'),
-    onUp: () => logger?.info('redis reachable again: using the shared store'),
+  const cfg = config.redis;
+  if (cfg) return redisStores(config, cfg, logger);
+  if (!config.trust.bundlesDir) return memoryStores(config.limits.memoryCacheMaxBytes);
+  // with `trust.bundles`, imported trust data lives in that directory (read on every refresh)
+  const trustStore = new DirectoryTrustStore(config.trust.bundlesDir);
+  await trustStore.check(); // a directory others could write (or a damaged one) stops the start, with the fix
+  const results = new MemoryResultCache(config.limits.memoryCacheMaxBytes);
+  return { trustStore, results, close: async () => {} };
+}
+
+/** Redis with this replica's memory beside it; refuses to start on a store that may evict trust keys. */
+async function redisStores(config: Config, cfg: RedisConfig, logger?: Logger): Promise<Stores> {
+  const client = connectStore(cfg);
+  const log = { store: cfg.describe };
+  const checkPolicy = async () => {
+    const policy = await evictionPolicy(client);
+    if (policy?.startsWith('allkeys-')) logger?.error({ ...log, policy }, 'maxmemory-policy may evict trusted roots and floors: use noeviction or volatile-*');
+    return policy;
+  };
+  let trust: ResilientTrustStore | undefined;
+  const health = new RedisHealth(client, cfg.describe, {
+    onDown: (err) => logger?.warn({ ...log, err: errText(err) }, 'redis unreachable: only repositories this replica remembers are served, from its memory'),
+    onUp: () => {
+      logger?.info(log, 'redis reachable again: using the shared store');
+      void checkPolicy().then(() => trust?.recovered());
+    },
   });
-  await whenReady(redis, 2_000, config.redis).catch((err: unknown) => health.markDown(err));
-  const results = new RedisResultCache(redis, config.redisPrefix);
+  const shared = new RedisTrustStore(client, config.redisPrefix, {
+    waitReplicas: cfg.waitReplicas,
+    describe: cfg.describe,
+    onUnacknowledged: (gun, role, acks) => {
+      trust?.unacknowledged(gun);
+      logger?.warn({ ...log, gun, role, acks, wanted: cfg.waitReplicas }, 'trust write not acknowledged by enough replicas: this replica writes it back if a failover loses it');
+    },
+  });
+  trust = new ResilientTrustStore(shared, health, { onEvent: (e) => logEvent(logger, cfg.describe, e) });
+  await whenReady(client, READY_WAIT_MS, cfg.describe).then(
+    () => checkPolicy().then((policy) => assertEvictionPolicy(policy, cfg.describe)),
+    (err: unknown) => health.markDown(err), // trustgate starts without Redis, and serves nothing new
+  ).catch((err: unknown) => {
+    client.disconnect();
+    throw err;
+  });
+  trust.start();
+  const results = new RedisResultCache(client, config.redisPrefix);
+  const store = trust;
   return {
-    trustStore: new ResilientTrustStore(new RedisTrustStore(redis, config.redisPrefix), health),
+    trustStore: store,
     results: new ResilientResultCache(results, health, config.limits.memoryCacheMaxBytes),
     health,
-    check: async () => {
-      await redis.ping();
+    shared: store,
+    check: async () => void (await client.ping()),
+    close: async () => {
+      await store.close();
+      await results.close();
     },
-    close: () => results.close(),
   };
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function logEvent(logger: Logger | undefined, store: string, e: TrustStateEvent): void {
+  if (!logger) return;
+  if (e.type === 'store-data-loss') logger.error({ store, event: e.type, gun: e.gun, reason: e.reason }, 'the shared store lost trust data: writing back what this replica knows');
+  else if (e.type === 'store-root-conflict') logger.error({ store, event: e.type, gun: e.gun, reason: e.reason }, 'the shared store holds another root than this replica trusts');
+  else if (e.type === 'store-write-back') logger.warn({ store, event: e.type, repositories: e.repositories }, 'wrote back roots and floors');
+  else logger.warn({ store, event: e.type, gun: e.gun, err: errText(e.err) }, 'write-back failed: retried when the store answers');
 }

@@ -2,11 +2,17 @@
 // back is verified again before use, and only bytes that verified are ever written (python-tuf
 // _persist_metadata). The version floors are the rollback memory: they only ever go up.
 
+import { ROOT } from '../trust/metadata.js';
+
 export interface TrustStore {
   /** The last verified bytes of a role's metadata for a GUN. */
   getMetadata(gun: string, role: string): Promise<Buffer | undefined>;
-  /** Store verified bytes and raise the role's version floor to `version`, atomically. */
-  putMetadata(gun: string, role: string, bytes: Buffer, version: number): Promise<void>;
+  /**
+   * Store verified bytes and raise the role's version floor to `version`, atomically; a version
+   * below the floor changes nothing. For the root, `resetFloors` names the roles whose floors are
+   * dropped in the same step when this root replaces an older one (their keys rotated: TUF 5.3.11).
+   */
+  putMetadata(gun: string, role: string, bytes: Buffer, version: number, resetFloors?: readonly string[]): Promise<void>;
   /** Highest verified version seen per role. */
   getVersions(gun: string): Promise<Map<string, number>>;
   close(): Promise<void>;
@@ -21,12 +27,23 @@ export class MemoryTrustStore implements TrustStore {
     return this.metadata.get(`${gun}\n${role}`);
   }
 
-  async putMetadata(gun: string, role: string, bytes: Buffer, version: number): Promise<void> {
+  async putMetadata(gun: string, role: string, bytes: Buffer, version: number, resetFloors: readonly string[] = []): Promise<void> {
     let v = this.versions.get(gun);
     if (!v) this.versions.set(gun, (v = new Map()));
-    if (version < (v.get(role) ?? 0)) return; // never replace newer trust data with older
+    const floor = v.get(role) ?? 0;
+    if (version < floor) return; // never replace newer trust data with older
+    if (role === ROOT && floor > 0 && version > floor) for (const r of resetFloors) v.delete(r);
     this.metadata.set(`${gun}\n${role}`, Buffer.from(bytes));
     v.set(role, version);
+  }
+
+  /** Repositories whose root this store holds. */
+  *repositories(): IterableIterator<string> {
+    for (const [gun, v] of this.versions) if (v.has(ROOT)) yield gun;
+  }
+
+  hasRoot(gun: string): boolean {
+    return this.versions.get(gun)?.has(ROOT) ?? false;
   }
 
   async getVersions(gun: string): Promise<Map<string, number>> {

@@ -6,6 +6,8 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { bad, bool, isObj, mapping, onlyKnown, optStr, parseDuration, parseListen, parseSize, readPem, str, strList, type Ctx, type Env } from './parse.js';
+import { checkTrustCoverage, parseRuleTrust, type SigstorePolicy, type TrustMode } from './sigstore.js';
+import { parseRedisConfig, type RedisConfig } from './redis.js';
 import { parseUpstreams } from './upstreams.js';
 
 export { parseDuration, parseSize, type Ctx } from './parse.js';
@@ -23,7 +25,8 @@ export interface UpstreamConfig {
   readonly name: string;
   readonly registry: string;
   /** The Notary server URL, or 'offline': verify against imported trust data only. */
-  readonly notary: string;
+  /** The Notary server URL, or 'offline' (imported trust data only); undefined: Sigstore only. */
+  readonly notary: string | undefined;
   /** For offline upstreams: how long past expiry timestamp/snapshot metadata is still accepted (ms). */
   readonly maxStalenessMs: number;
   /** PEM of extra trust roots for this upstream's TLS (registry and Notary). */
@@ -33,6 +36,8 @@ export interface UpstreamConfig {
   readonly notaryCredentials?: Credentials | undefined;
   readonly allowedRealms: readonly string[];
   readonly blobs: BlobMode;
+  /** Hosts (`host[:port]`) blob redirects may lead to at any address; others must be public. */
+  readonly blobRedirectHosts?: readonly string[] | undefined;
 }
 
 export interface PolicyRule {
@@ -42,11 +47,14 @@ export interface PolicyRule {
   readonly pinKeys: readonly string[];
   /** PEM of CA certificates that must have issued the root certificate. */
   readonly pinCaPem?: string | undefined;
+  /** Which signatures a verify rule accepts (config/sigstore.ts). */
+  readonly trust: TrustMode;
+  readonly sigstore?: SigstorePolicy | undefined;
 }
 
 export interface Config {
   readonly listen: { readonly host: string; readonly port: number };
-  readonly redis?: string | undefined;
+  readonly redis?: RedisConfig | undefined;
   readonly redisPrefix: string;
   readonly upstreams: readonly UpstreamConfig[];
   readonly policy: readonly PolicyRule[];
@@ -72,6 +80,8 @@ export interface Config {
   readonly auth?: ClientAuthConfig | undefined;
   /** TLS for the listener; absent: plain HTTP. */
   readonly tls?: { readonly certPath: string; readonly keyPath: string } | undefined;
+  /** /metrics: behind client authentication or not; repositories in labels (the soonest-expiring N, named or hashed). */
+  readonly metrics: { readonly auth: boolean; readonly maxRepositories: number; readonly repositoryLabel: 'gun' | 'sha256' };
   /** What the operator should hear at start: the configuration works, but perhaps not as meant. */
   readonly notices?: readonly string[];
 }
@@ -86,12 +96,20 @@ export interface ClientAuthConfig {
 
 export const DOCKER_ROLES_DEFAULT = ['targets/releases', 'targets'] as const;
 
-/** The configuration `trustgate serve` runs with when given no file. */
+/**
+ * The configuration `trustgate serve` runs with when given no file. Docker Hub's Notary service shut
+ * down on 2026-12-08 and Docker Hub has no signing identity every image shares, so there is nothing a
+ * default could verify against: without a configuration trustgate proxies Docker Hub and refuses every
+ * manifest (POLICY_DENIED) until a policy names what to verify, and with which keys or identities.
+ */
 export const EMBEDDED_DEFAULTS = {
   listen: '0.0.0.0:5000',
-  upstreams: [{ name: 'docker.io', registry: 'https://registry-1.docker.io', notary: 'https://notary.docker.io', default: true }],
-  policy: [{ match: '*', action: 'verify' }],
+  upstreams: [{ name: 'docker.io', registry: 'https://registry-1.docker.io', default: true }],
+  policy: [{ match: '*', action: 'deny' }],
 };
+
+/** A configuration file without `policy`: verify every repository (with Notary, the default trust). */
+const DEFAULT_POLICY = [{ match: '*', action: 'verify' }];
 
 export async function loadConfig(path: string | undefined, env: Env = process.env): Promise<Config> {
   if (!path) return parseConfig(EMBEDDED_DEFAULTS, { env, baseDir: process.cwd() });
@@ -107,45 +125,58 @@ export async function loadConfig(path: string | undefined, env: Env = process.en
   } catch (cause) {
     throw new ConfigError(`${path} is not valid YAML: ${(cause as Error).message}`, { cause });
   }
-  const config = await parseConfig(doc ?? {}, { env, baseDir: dirname(resolve(path)) });
+  const config = await parseConfig(doc ?? EMBEDDED_DEFAULTS, { env, baseDir: dirname(resolve(path)) });
   if (doc !== null && doc !== undefined) return config;
-  const notice = `${path} is empty: running on the embedded defaults (docker.io through registry-1.docker.io and notary.docker.io, verify everything)`;
+  const notice = `${path} is empty: running on the embedded defaults (docker.io through registry-1.docker.io, every repository refused until a policy names what to verify)`;
   return { ...config, notices: [notice, ...(config.notices ?? [])] };
 }
 
 /** Every top-level key; a section added here gets its own parser below. */
-const ROOT_KEYS = ['listen', 'redis', 'redisPrefix', 'upstreams', 'policy', 'trust', 'timeouts', 'limits', 'log', 'auth', 'tls'];
+const ROOT_KEYS = ['listen', 'redis', 'redisPrefix', 'upstreams', 'policy', 'trust', 'timeouts', 'limits', 'log', 'auth', 'tls', 'metrics'];
 
 export async function parseConfig(doc: unknown, ctx: Ctx): Promise<Config> {
   if (!isObj(doc)) bad('(root)', 'must be a mapping');
   onlyKnown(doc, '(root)', ROOT_KEYS);
   const { upstreams, notices } = await parseUpstreams(doc.upstreams ?? EMBEDDED_DEFAULTS.upstreams, ctx);
-  const rawPolicy = doc.policy ?? EMBEDDED_DEFAULTS.policy;
+  const rawPolicy = doc.policy ?? DEFAULT_POLICY;
   if (!Array.isArray(rawPolicy)) bad('policy', 'must be a list of rules');
-  const redis = ctx.env.TRUSTGATE_REDIS_URL ?? optStr(doc, 'redis', '(root)');
-  if (redis && !/^rediss?:\/\//.test(redis)) bad('redis', 'must be a redis:// or rediss:// URL');
+  const redis = await parseRedisConfig(doc.redis, ctx.env, ctx.baseDir);
   const trust = parseTrust(doc.trust, redis, ctx);
   const offline = upstreams.filter((u) => u.notary === 'offline').map((u) => u.name);
   if (offline.length > 0 && !redis && !trust.bundlesDir) {
     bad('upstreams', `${offline.join(', ')} has notary: offline but there is nowhere to import trust data: configure redis or trust.bundles`);
   }
+  const policy = await Promise.all(rawPolicy.map((r, i) => parseRule(r, i, ctx)));
+  checkTrustCoverage(upstreams, policy);
   return {
     listen: parseListen(ctx.env.TRUSTGATE_LISTEN ?? doc.listen ?? EMBEDDED_DEFAULTS.listen),
     redis,
     redisPrefix: str(doc, 'redisPrefix', '(root)', 'trustgate:'),
     upstreams,
-    policy: await Promise.all(rawPolicy.map((r, i) => parseRule(r, i, ctx))),
+    policy,
     trust,
     timeouts: parseTimeouts(doc.timeouts),
     limits: parseLimits(doc.limits),
     log: { level: str(mapping(doc.log, 'log', ['level']), 'level', 'log', ctx.env.TRUSTGATE_LOG_LEVEL ?? 'info') },
     auth: parseClientAuth(doc.auth, ctx),
     tls: parseTls(doc.tls, ctx),
+    metrics: parseMetrics(doc.metrics, doc.auth !== undefined && doc.auth !== null),
     notices,
   };
 }
 
-function parseTrust(v: unknown, redis: string | undefined, ctx: Ctx): Config['trust'] {
+function parseMetrics(v: unknown, hasAuth: boolean): Config['metrics'] {
+  const metrics = mapping(v, 'metrics', ['auth', 'maxRepositories', 'repositoryLabel']);
+  const auth = bool(metrics, 'auth', 'metrics', false);
+  if (auth && !hasAuth) bad('metrics.auth', 'needs client authentication (auth) configured');
+  const repositoryLabel = str(metrics, 'repositoryLabel', 'metrics', 'gun');
+  if (repositoryLabel !== 'gun' && repositoryLabel !== 'sha256') bad('metrics.repositoryLabel', 'must be gun or sha256');
+  const maxRepositories = metrics.maxRepositories ?? 100;
+  if (typeof maxRepositories !== 'number' || !Number.isSafeInteger(maxRepositories) || maxRepositories < 0) bad('metrics.maxRepositories', 'must be a whole number');
+  return { auth, maxRepositories, repositoryLabel };
+}
+
+function parseTrust(v: unknown, redis: RedisConfig | undefined, ctx: Ctx): Config['trust'] {
   const trust = mapping(v, 'trust', ['refreshInterval', 'tofu', 'rootMaxBytes', 'bundles']);
   const bundles = optStr(trust, 'bundles', 'trust');
   if (bundles && redis) bad('trust.bundles', 'is for the in-process cache: with redis configured, trust data (and imports) live in Redis');
@@ -178,7 +209,7 @@ function parseLimits(v: unknown): Config['limits'] {
 async function parseRule(v: unknown, i: number, ctx: Ctx): Promise<PolicyRule> {
   const path = `policy[${i}]`;
   if (!isObj(v)) bad(path, 'must be a mapping');
-  onlyKnown(v, path, ['match', 'action', 'roles', 'pin']);
+  onlyKnown(v, path, ['match', 'action', 'roles', 'pin', 'trust', 'sigstore']);
   const action = str(v, 'action', path, 'verify');
   if (action !== 'verify' && action !== 'allow' && action !== 'deny') bad(`${path}.action`, 'must be verify, allow or deny');
   const roles = strList(v, 'roles', path, DOCKER_ROLES_DEFAULT);
@@ -191,6 +222,7 @@ async function parseRule(v: unknown, i: number, ctx: Ctx): Promise<PolicyRule> {
   for (const k of keys) if (!/^[0-9a-f]{64}$/.test(k)) bad(`${path}.pin.keys`, `${k} is not a key ID (64 hex characters)`);
   const ca = optStr(pin, 'ca', `${path}.pin`);
   return {
+    ...(await parseRuleTrust(v, path, action, ctx.baseDir)),
     match: str(v, 'match', path),
     action,
     roles,

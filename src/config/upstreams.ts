@@ -3,9 +3,10 @@
 
 import type { Credentials, UpstreamConfig } from './config.js';
 import { bad, bool, httpUrl, isObj, mapping, onlyKnown, optStr, parseDuration, readPem, str, strList, type Ctx, type Obj } from './parse.js';
+import { isValidRegistryHost } from '../registry/reference.js';
 
 const MAX_STALENESS_MS = 365 * 86_400_000;
-const UPSTREAM_KEYS = ['name', 'registry', 'notary', 'offline', 'ca', 'default', 'usernameEnv', 'passwordEnv', 'notaryAuth', 'allowedRealms', 'blobs'];
+const UPSTREAM_KEYS = ['name', 'registry', 'notary', 'offline', 'ca', 'default', 'usernameEnv', 'passwordEnv', 'notaryAuth', 'allowedRealms', 'blobs', 'blobRedirectHosts'];
 
 /**
  * All upstreams, and what an operator should hear at start. A lone upstream is the default unless
@@ -39,29 +40,30 @@ async function parseUpstream(v: unknown, i: number, ctx: Ctx): Promise<UpstreamC
   if (isObj(v.notaryAuth)) noPassword(v.notaryAuth, `${path}.notaryAuth`);
   onlyKnown(v, path, UPSTREAM_KEYS);
   const name = str(v, 'name', path);
-  if (!/^[a-z0-9.-]+(:\d{1,5})?$/.test(name)) bad(`${path}.name`, `${JSON.stringify(name)} must be a registry host name (lower case, optional :port)`);
+  if (!isValidRegistryHost(name)) bad(`${path}.name`, `${JSON.stringify(name)} must be a registry host name (lower case, optional :port)`);
   const blobs = str(v, 'blobs', path, 'stream');
   if (blobs !== 'stream' && blobs !== 'redirect') bad(`${path}.blobs`, 'must be stream or redirect');
   const ca = optStr(v, 'ca', path);
-  const notary = str(v, 'notary', path);
+  const notary = optStr(v, 'notary', path);
   const credentials = credentialsFrom(v, path, ctx);
   const notaryAuth = v.notaryAuth === undefined ? undefined : credentialsFrom(mapping(v.notaryAuth, `${path}.notaryAuth`, ['usernameEnv', 'passwordEnv']), `${path}.notaryAuth`, ctx);
   return {
     name,
     registry: httpUrl(str(v, 'registry', path), `${path}.registry`),
-    notary: notary === 'offline' ? 'offline' : httpUrl(notary, `${path}.notary`),
+    notary: notary === undefined || notary === 'offline' ? notary : httpUrl(notary, `${path}.notary`),
     maxStalenessMs: offlineGrace(v.offline, notary, path),
     caPem: ca ? await readPem(ca, `${path}.ca`, ctx) : undefined,
     default: bool(v, 'default', path, false),
     credentials,
     notaryCredentials: notaryAuth ?? credentials,
-    allowedRealms: strList(v, 'allowedRealms', path, []),
+    allowedRealms: strList(v, 'allowedRealms', path, []).map((r, j) => httpUrl(r, `${path}.allowedRealms[${j}]`)),
+    blobRedirectHosts: redirectHosts(v, path),
     blobs,
   };
 }
 
 /** `offline.maxStaleness`: only for `notary: offline`, bounded to a year. */
-function offlineGrace(raw: unknown, notary: string, path: string): number {
+function offlineGrace(raw: unknown, notary: string | undefined, path: string): number {
   const offline = mapping(raw, `${path}.offline`, ['maxStaleness']);
   if (offline.maxStaleness === undefined) return 0;
   if (notary !== 'offline') bad(`${path}.offline.maxStaleness`, 'a grace for expired trust data is only for upstreams with notary: offline');
@@ -84,4 +86,11 @@ function credentialsFrom(o: Obj, path: string, ctx: Ctx): Credentials | undefine
   const password = ctx.env[passEnv];
   if (username === undefined || password === undefined) bad(path, `environment variables ${userEnv} and ${passEnv} must be set`);
   return { username, password };
+}
+
+/** `blobRedirectHosts`: exact `host` or `host:port` entries (a bracketed IPv6 literal too), lower-cased. */
+function redirectHosts(v: Obj, path: string): string[] {
+  const hosts = strList(v, 'blobRedirectHosts', path, []).map((h) => h.toLowerCase());
+  for (const h of hosts) if (!/^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/.test(h)) bad(`${path}.blobRedirectHosts`, `${h} is not host[:port]`);
+  return hosts;
 }

@@ -16,7 +16,7 @@ export interface Credentials {
 
 export interface AuthOptions {
   readonly credentials?: Credentials | undefined;
-  /** Token realms (URL prefixes) allowed besides those on the upstream's own domain. */
+  /** Token realms allowed besides those on the upstream's own domain: origins with an optional path prefix. */
   readonly allowedRealms?: readonly string[] | undefined;
 }
 
@@ -48,7 +48,12 @@ export function parseChallenges(header: string | undefined): Challenge[] {
   return out;
 }
 
-/** distribution realmAllowed: same host, or same registrable domain (never for IPs or localhost). */
+/**
+ * distribution realmAllowed: the upstream's own host, or the same registrable domain (never for IPs or
+ * localhost), or an `allowedRealms` entry — with parsed URLs, never string prefixes: a realm carrying
+ * userinfo (`https://auth.example.org@evil.net/`) is refused, and an https upstream's credentials
+ * never go to a plain-http realm unless one is listed.
+ */
 export function realmAllowed(upstream: URL, realm: string, extra: readonly string[] = []): boolean {
   let r: URL;
   try {
@@ -57,13 +62,33 @@ export function realmAllowed(upstream: URL, realm: string, extra: readonly strin
     return false;
   }
   if (r.protocol !== 'https:' && r.protocol !== 'http:') return false;
-  if (extra.some((prefix) => realm.startsWith(prefix))) return true;
-  if (r.host.toLowerCase() === upstream.host.toLowerCase()) return true;
+  if (r.username !== '' || r.password !== '') return false;
+  if (extra.some((entry) => realmMatches(r, entry))) return true;
+  if (upstream.protocol === 'https:' && r.protocol !== 'https:') return false;
+  if (r.host === upstream.host) return true;
   const literalOrLocal = (h: string) => h === 'localhost' || /^[\d.]+$/.test(h) || h.startsWith('[');
   if (literalOrLocal(r.hostname) || literalOrLocal(upstream.hostname)) return false;
   const a = getDomain(r.hostname);
   const b = getDomain(upstream.hostname);
-  return a !== null && b !== null && a.toLowerCase() === b.toLowerCase();
+  return a !== null && b !== null && a === b;
+}
+
+/**
+ * Does an `allowedRealms` entry admit `realm`? Scheme, host and port must be equal (URL parsing
+ * lower-cases the host and drops a default port); the entry's path is a prefix on segment
+ * boundaries: `https://auth.example.org/token` admits `/token` and `/token/v2`, not `/tokens`.
+ */
+export function realmMatches(realm: URL, entry: string): boolean {
+  let e: URL;
+  try {
+    e = new URL(entry);
+  } catch {
+    return false;
+  }
+  if (e.username !== '' || e.password !== '' || e.search !== '' || e.hash !== '') return false;
+  if (e.protocol !== realm.protocol || e.hostname !== realm.hostname || e.port !== realm.port) return false;
+  const base = e.pathname.replace(/\/+$/, '');
+  return base === '' || realm.pathname === base || realm.pathname.startsWith(`${base}/`);
 }
 
 interface CachedToken {

@@ -27,11 +27,13 @@ export interface NotaryClients {
   readonly remotes: ReadonlyMap<string, NotaryRemote>;
   /** The update workflow of an upstream. */
   updaterFor(upstream: string): TrustUpdater;
+  /** Per repository refreshed: when its trusted root's certificates expire (metrics). */
+  rootCertificateExpiries(): Iterable<{ gun: string; expires: number }>;
   close(): Promise<void>;
 }
 
 /** A Notary client with the configuration's timeouts and an upstream's TLS roots and credentials. */
-export function notaryRemoteFor(config: Config, u: Pick<UpstreamConfig, 'notary' | 'caPem' | 'notaryCredentials' | 'allowedRealms'>, observe?: (seconds: number, outcome: 'ok' | 'error') => void): NotaryRemote {
+export function notaryRemoteFor(config: Config, u: { readonly notary: string } & Pick<UpstreamConfig, 'caPem' | 'notaryCredentials' | 'allowedRealms'>, observe?: (seconds: number, outcome: 'ok' | 'error') => void): NotaryRemote {
   const t = config.timeouts;
   return new NotaryRemote(u.notary, {
     connectTimeoutMs: t.connectMs,
@@ -50,8 +52,8 @@ export function buildNotaryClients(config: Config, o: NotaryClientOptions): Nota
   const updaters = new Map<string, TrustUpdater>();
   const clock = o.clock;
   for (const u of config.upstreams) {
-    // offline upstreams verify against imported trust data only
-    const remote = u.notary === 'offline' || o.fetcher ? undefined : notaryRemoteFor(config, u, o.observe?.(u.name));
+    // offline upstreams verify against imported trust data only; Sigstore-only ones have no Notary
+    const remote = u.notary === undefined || u.notary === 'offline' || o.fetcher ? undefined : notaryRemoteFor(config, { ...u, notary: u.notary }, o.observe?.(u.name));
     if (remote) remotes.set(u.name, remote);
     updaters.set(
       u.name,
@@ -73,6 +75,7 @@ export function buildNotaryClients(config: Config, o: NotaryClientOptions): Nota
       if (!u) throw new Error(`no upstream named ${name}`);
       return u;
     },
+    rootCertificateExpiries: () => [...updaters.values()].flatMap((u) => [...u.rootCertificateExpiries()]),
     close: async () => {
       await Promise.allSettled([...remotes.values()].map((r) => r.close()));
     },

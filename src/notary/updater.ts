@@ -1,20 +1,19 @@
 // The update workflow of the notary client (notary client/tufclient.go), over the pure trust engine:
 //
-//   root      the stored root (re-verified), else root.json from Notary (pinning / TOFU); rotated
-//             through N.root.json when it expired or an update fails verification
+//   root      the stored root (re-verified; never replaced by a first contact), else root.json from
+//             Notary (pinning / TOFU); rotated through N.root.json when it expired or an update
+//             fails verification (root-update.ts)
 //   timestamp always fetched; on a network error, 404 or 5xx the stored one, if still valid
 //   snapshot  the stored copy if it matches the timestamp, else snapshot.<sha256>.json
 //   targets   likewise from the snapshot; then every delegation the snapshot lists, breadth first
 //
-// Each file is written to the store only after it verified; version floors come from the store.
+// Each file is written to the store only after it verified, and only a verified file raises a
+// version floor; the floors come from the store.
 
 import {
-  BadVersionError,
   ExpiredMetadataError,
   HttpStatusError,
-  NoTrustDataError,
   RepositoryError,
-  RootRotationError,
   TagNotSignedError,
   TimeoutError,
   TransportError,
@@ -23,16 +22,12 @@ import {
 } from '../errors.js';
 import type { TrustStore } from '../cache/trust-store.js';
 import {
-  parseEnvelope,
-  parseRoot,
   resolveSignedTag,
-  ROOT,
   SNAPSHOT,
   TARGETS,
   TIMESTAMP,
   TrustedMetadataSet,
   DOCKER_ROLES,
-  NO_PINNING,
   type DelegationSpec,
   type FileMeta,
   type SignedTarget,
@@ -42,6 +37,9 @@ import {
   type TrustContext,
 } from '../trust/index.js';
 import type { MetadataFetcher } from './remote.js';
+import { loadTrustedRoot, rotateRoot, type RootDeps, type RootEvent } from './root-update.js';
+
+export { verifyRootChain } from './root-update.js';
 
 export const DEFAULT_LIMITS = {
   /** notary MaxTimestampSize */
@@ -69,9 +67,8 @@ export interface UpdaterOptions {
 }
 
 export type UpdaterEvent =
+  | RootEvent
   | { type: 'timestamp-from-store'; gun: string; cause: TransportError }
-  | { type: 'stored-root-rejected'; gun: string; cause: RepositoryError }
-  | { type: 'root-rotated'; gun: string; from: number; to: number }
   | { type: 'delegation-skipped'; gun: string; role: string; cause: RepositoryError };
 
 export interface RefreshResult {
@@ -85,10 +82,20 @@ export interface RefreshResult {
 export class TrustUpdater {
   private readonly limits: Limits;
   private readonly clock: () => Date;
+  private readonly roots: RootDeps;
+  /** When each trusted root's certificates stop carrying it, per repository refreshed (metrics). */
+  private readonly certificates = new Map<string, Date>();
 
   constructor(private readonly opts: UpdaterOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.clock = opts.clock ?? (() => new Date());
+    this.roots = {
+      fetcher: opts.fetcher,
+      store: opts.store,
+      rootMaxBytes: this.limits.rootMaxBytes,
+      maxRootRotations: this.limits.maxRootRotations,
+      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+    };
   }
 
   /** Bring the GUN's trust data up to date and return the fully verified set. */
@@ -96,8 +103,9 @@ export class TrustUpdater {
     const pinning = typeof this.opts.pinning === 'function' ? this.opts.pinning(gun) : this.opts.pinning;
     const ctx = { gun, now: this.clock(), pinning, maxStalenessMs: this.opts.maxStalenessMs ?? 0 };
     const floors = await this.opts.store.getVersions(gun);
-    const set = await this.loadRoot(ctx, floors);
-    if (set.isRootExpired()) await this.rotateRoot(set, floors);
+    const set = await loadTrustedRoot(this.roots, ctx, floors);
+    if (set.isRootExpired()) await rotateRoot(this.roots, set, floors);
+    this.noteCertificates(set);
     try {
       return await this.updateFromTimestamp(set, floors);
     } catch (err) {
@@ -105,7 +113,8 @@ export class TrustUpdater {
       // notary tufclient.Update: any verification failure may mean the root rotated; fetch the newest
       // root, rotate to it, and try once more from a clean set
       const fresh = TrustedMetadataSet.fromRoot(set.root.bytes, ctx, true);
-      if (!(await this.rotateRoot(fresh, floors))) throw err;
+      if (!(await rotateRoot(this.roots, fresh, floors))) throw err;
+      this.noteCertificates(fresh);
       return await this.updateFromTimestamp(fresh, floors);
     }
   }
@@ -116,63 +125,14 @@ export class TrustUpdater {
     return { ...resolveExplained(refresh, tag, roles), refresh };
   }
 
-  // ---- root ---------------------------------------------------------------------------
-
-  private async loadRoot(ctx: TrustContext, floors: Map<string, number>) {
-    const stored = await this.opts.store.getMetadata(ctx.gun, ROOT);
-    if (stored) {
-      try {
-        return TrustedMetadataSet.fromRoot(stored, ctx, true);
-      } catch (err) {
-        if (!(err instanceof RepositoryError)) throw err;
-        // e.g. pinning changed since this root was trusted: start over from Notary under the new rules
-        this.opts.onEvent?.({ type: 'stored-root-rejected', gun: ctx.gun, cause: err });
-      }
-    }
-    const raw = await this.opts.fetcher.fetch(ctx.gun, ROOT, this.limits.rootMaxBytes);
-    if (raw === undefined) throw new NoTrustDataError(ctx.gun);
-    const set = TrustedMetadataSet.fromRoot(raw, ctx, false);
-    const floor = floors.get(ROOT) ?? 0;
-    if (set.root.root.version < floor) throw new BadVersionError(ROOT, set.root.root.version, floor);
-    await this.opts.store.putMetadata(ctx.gun, ROOT, raw, set.root.root.version);
-    return set;
+  /** Per repository this updater refreshed: when its trusted root's certificates expire. */
+  *rootCertificateExpiries(): IterableIterator<{ gun: string; expires: number }> {
+    for (const [gun, d] of this.certificates) yield { gun, expires: d.getTime() };
   }
 
-  /**
-   * Move `set` to the newest root Notary serves. True if the root changed. As notary updateRoot: try
-   * the newest directly; if the trusted keys did not sign it, walk every version in between.
-   */
-  private async rotateRoot(set: TrustedMetadataSet, floors: Map<string, number>): Promise<boolean> {
-    const gun = set.gun;
-    const raw = await this.opts.fetcher.fetch(gun, ROOT, this.limits.rootMaxBytes);
-    if (raw === undefined) throw new NoTrustDataError(gun);
-    const from = set.root.root.version;
-    if (raw.equals(set.root.bytes)) {
-      set.checkRootExpiry();
-      return false;
-    }
-    try {
-      set.updateRoot(raw, { final: true });
-    } catch (err) {
-      if (!(err instanceof RootRotationError)) throw err;
-      // untrusted peek at the claimed version, only to know how far to walk
-      const newest = parseRoot(parseEnvelope(raw, ROOT)).version;
-      if (newest < from) throw new BadVersionError(ROOT, newest, from); // an older root: a rollback
-      if (newest - from > this.limits.maxRootRotations) {
-        throw new RootRotationError(ROOT, `root jumps from version ${from} to ${newest}: too many rotations`);
-      }
-      for (let v = from + 1; v < newest; v++) {
-        const mid = await this.opts.fetcher.fetch(gun, `${v}.${ROOT}`, this.limits.rootMaxBytes);
-        if (mid === undefined) throw new RootRotationError(ROOT, `intermediate root version ${v} is missing`, { cause: err });
-        set.updateRoot(mid, { final: false, exactVersion: v });
-      }
-      set.updateRoot(raw, { final: true });
-    }
-    const floor = floors.get(ROOT) ?? 0;
-    if (set.root.root.version < floor) throw new BadVersionError(ROOT, set.root.root.version, floor);
-    await this.opts.store.putMetadata(gun, ROOT, raw, set.root.root.version);
-    this.opts.onEvent?.({ type: 'root-rotated', gun, from, to: set.root.root.version });
-    return true;
+  private noteCertificates(set: TrustedMetadataSet): void {
+    const expires = set.root.certificatesExpire;
+    if (expires) this.certificates.set(set.gun, expires);
   }
 
   // ---- timestamp → snapshot → targets → delegations -------------------------------------
@@ -198,7 +158,8 @@ export class TrustUpdater {
         throw new UnsignedMetadataError(spec.name, `more than ${this.limits.maxDelegations} delegations`);
       }
       try {
-        const v = await this.loadByChecksum(gun, spec.name, meta, (b) => set.updateDelegation(parent, spec, b, floor(spec.name)), true);
+        const load = (b: Buffer) => set.updateDelegation(parent, spec, b, floor(spec.name));
+        const v = await this.loadByChecksum(gun, spec.name, meta, load, { keepSkippedAt: floor(spec.name) });
         queue = [...children(spec.name, v), ...queue];
       } catch (err) {
         // notary downloadTargets: an expired or under-signed delegation is left out, not fatal
@@ -222,7 +183,8 @@ export class TrustUpdater {
       const stored = await this.opts.store.getMetadata(gun, TIMESTAMP);
       if (!stored) throw err;
       try {
-        set.updateTimestamp(stored, floor);
+        const v = set.updateTimestamp(stored, floor);
+        await this.opts.store.putMetadata(gun, TIMESTAMP, stored, v.data.version);
       } catch (storedErr) {
         if (!(storedErr instanceof RepositoryError)) throw storedErr;
         throw new UnreachableError(err.url, `${err.message}; the stored trust data cannot be used: ${storedErr.message}`, {
@@ -239,23 +201,30 @@ export class TrustUpdater {
 
   /**
    * The stored copy if it still matches `meta`, else `<role>.<sha256>.json` from Notary. With
-   * `keepSkipped` (delegations), a file that matched the snapshot's checksum but is expired or
+   * `keepSkippedAt` (delegations), a file that matched the snapshot's checksum but is expired or
    * under-signed is stored too: it is what the snapshot names, and offline sources (the store, a
-   * bundle) must hold it so the delegation is left out again — never silently missing.
+   * bundle) must hold it so the delegation is left out again — never silently missing. It is stored
+   * at the floor the role already had: a file that did not verify never raises a floor (or a
+   * snapshot-key holder could publish one at version 2^53-1 and block every later fix).
    */
   private async loadByChecksum<T extends { data: { version: number } }>(
     gun: string,
     role: string,
     meta: FileMeta,
     load: (bytes: Buffer) => T,
-    keepSkipped = false,
+    opts: { keepSkippedAt?: number } = {},
   ): Promise<T> {
     const stored = await this.opts.store.getMetadata(gun, role);
     if (stored && stored.length === meta.length) {
+      let v: T | undefined;
       try {
-        return load(stored);
+        v = load(stored);
       } catch (err) {
         if (!(err instanceof RepositoryError)) throw err; // stale or damaged: fetch it
+      }
+      if (v) {
+        await this.opts.store.putMetadata(gun, role, stored, v.data.version); // remembered by this process too
+        return v;
       }
     }
     const sha256 = meta.hashes.get('sha256');
@@ -266,42 +235,14 @@ export class TrustUpdater {
     try {
       v = load(raw);
     } catch (err) {
-      if (keepSkipped && (err instanceof ExpiredMetadataError || err instanceof UnsignedMetadataError)) {
-        await this.opts.store.putMetadata(gun, role, raw, parsedVersion(raw));
+      if (opts.keepSkippedAt !== undefined && (err instanceof ExpiredMetadataError || err instanceof UnsignedMetadataError)) {
+        await this.opts.store.putMetadata(gun, role, raw, opts.keepSkippedAt);
       }
       throw err;
     }
     await this.opts.store.putMetadata(gun, role, raw, v.data.version);
     return v;
   }
-}
-
-/** `signed.version` of a file that parsed but did not verify (0 if absent). */
-function parsedVersion(raw: Buffer): number {
-  try {
-    const v = (JSON.parse(raw.toString('utf8')) as { signed?: { version?: unknown } }).signed?.version;
-    return Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * Check that root versions 1…N each sign the next (the rotations a client walks), and that the chain
- * ends at `trusted` (already verified under the pinning). Pinning is not applied to the older roots:
- * pins name today's keys, and a client that trusts version N never needs the older ones.
- */
-export function verifyRootChain(gun: string, roots: ReadonlyMap<number, Buffer>, trusted: Buffer, now: Date): void {
-  const first = roots.get(1);
-  if (!first) throw new RootRotationError(ROOT, `${gun}: root version 1 is missing`);
-  const set = TrustedMetadataSet.fromRoot(first, { gun, now, pinning: NO_PINNING }, true);
-  const last = Math.max(...roots.keys());
-  for (let v = 2; v <= last; v++) {
-    const bytes = roots.get(v);
-    if (!bytes) throw new RootRotationError(ROOT, `${gun}: root version ${v} is missing`);
-    set.updateRoot(bytes, { final: false, exactVersion: v });
-  }
-  if (!set.root.bytes.equals(trusted)) throw new RootRotationError(ROOT, `${gun}: the root versions do not end at the trusted root`);
 }
 
 /**

@@ -3,6 +3,7 @@
 // refusal (fail closed).
 
 import type { PolicyAction, PolicyRule } from '../config/config.js';
+import type { SigstorePolicy, TrustMode } from '../config/sigstore.js';
 import { decodePemCertificates, parseCertificate, type CertInfo, type TrustPinning } from '../trust/index.js';
 
 export interface Decision {
@@ -13,6 +14,10 @@ export interface Decision {
   readonly pinning: TrustPinning;
   /** The rule that matched, for logs; undefined when none did. */
   readonly rule: string | undefined;
+  /** Which signatures verify: Notary (also when undefined), Sigstore, either, or both for the same digest. */
+  readonly trust?: TrustMode | undefined;
+  /** Keys, identities, trusted root, tlog and identity rules when `trust` involves Sigstore. */
+  readonly sigstore?: SigstorePolicy | undefined;
 }
 
 interface CompiledRule {
@@ -57,9 +62,9 @@ export class Policy {
     for (const compiled of this.rules) {
       if (!compiled.pattern.test(gun)) continue;
       const { rule } = compiled;
-      return { action: rule.action, roles: rule.roles, pinning: this.pinningFor(gun, compiled), rule: rule.match };
+      return { action: rule.action, roles: rule.roles, pinning: this.pinningFor(gun, compiled), rule: rule.match, trust: rule.trust, sigstore: rule.sigstore };
     }
-    return { action: 'deny', roles: [], pinning: { keys: new Map(), ca: new Map(), disableTOFU: true }, rule: undefined };
+    return { action: 'deny', roles: [], pinning: { keys: new Map(), ca: new Map(), disableTOFU: true }, rule: undefined, trust: 'notary' };
   }
 
   private pinningFor(gun: string, { rule, caCerts }: CompiledRule): TrustPinning {

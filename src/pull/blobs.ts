@@ -1,13 +1,18 @@
 // Blobs are content-addressed and clients verify their digests, so they pass through untouched:
 //   stream    bytes flow through trustgate without buffering (Range honoured; an upstream 307 is
-//             followed, and the Authorization header is not sent on to another host)
+//             followed under the upstream's redirect policy, and the Authorization header is not
+//             sent on to another host)
 //   redirect  the client gets a 307 to where the upstream itself would send it (a CDN or object
-//             store), or to the upstream's own blob URL: the bytes never cross trustgate
+//             store) if the redirect policy allows it, or to the upstream's own blob URL: the bytes
+//             never cross trustgate
+// Either way an upstream cannot aim trustgate or its clients at non-public addresses it did not list
+// (http/redirects.ts).
 // The use case decides where the bytes come from; the route streams them (server/blob-route.ts).
 
 import { request, type Dispatcher } from 'undici';
-import { UpstreamNotFoundError } from '../errors.js';
+import { RedirectRefusedError, UpstreamNotFoundError } from '../errors.js';
 import { discard, headerValue, toTransportError } from '../http/client.js';
+import type { RedirectPolicy } from '../http/redirects.js';
 import type { PullTarget } from './target.js';
 
 /** Request headers a client may send on to the upstream for a blob. */
@@ -31,8 +36,14 @@ export type BlobAnswer =
   | { readonly kind: 'redirect'; readonly location: string; readonly digest: string };
 
 export class BlobService {
-  /** `redirectDispatcher` must not follow redirects: redirect mode reads the upstream's Location. */
-  constructor(private readonly redirectDispatcher: Dispatcher) {}
+  /**
+   * `redirectDispatcher` must not follow redirects: redirect mode reads the upstream's Location and
+   * checks it against the upstream's policy in `redirects` (by upstream name).
+   */
+  constructor(
+    private readonly redirectDispatcher: Dispatcher,
+    private readonly redirects: ReadonlyMap<string, RedirectPolicy>,
+  ) {}
 
   /** Where the bytes of blob `digest` come from, for a client request with `clientHeaders`. */
   async get(p: PullTarget, digest: string, method: 'GET' | 'HEAD', clientHeaders: Record<string, unknown>): Promise<BlobAnswer> {
@@ -58,7 +69,15 @@ export class BlobService {
     discard(res.body); // only the status and Location matter
     if (res.statusCode === 404) throw new UpstreamNotFoundError('BLOB_UNKNOWN', `${p.upstream.name} has no blob ${p.repository}@${digest}`);
     const location = res.statusCode >= 300 && res.statusCode < 400 ? headerValue(res.headers.location) : undefined;
-    return location ? new URL(location, url).toString() : url;
+    if (!location) return url;
+    let target: URL;
+    try {
+      target = new URL(location, url);
+    } catch {
+      throw new RedirectRefusedError(location, 'invalid', `${p.upstream.name} redirected blob ${digest} to an invalid URL`);
+    }
+    await (this.redirects.get(p.upstream.name) as RedirectPolicy).checkLocation(target);
+    return target.toString();
   }
 }
 

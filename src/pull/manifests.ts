@@ -15,8 +15,9 @@ import { SingleFlight } from '../cache/single-flight.js';
 import { ManifestMismatchError, PolicyDeniedError } from '../errors.js';
 import { acceptList, childDigests, declaredMediaType, INDEX_TYPES } from '../registry/media-types.js';
 import { DIGEST } from '../registry/reference.js';
+import { isSignatureArtifactTag, type SignatureArtifacts } from './signature-artifacts.js';
 import type { PullTarget } from './target.js';
-import type { TrustSource } from './trust-source.js';
+import type { TrustSource, TrustSystem } from './trust-source.js';
 
 export interface ServedManifest {
   readonly digest: string;
@@ -24,6 +25,8 @@ export interface ServedManifest {
   readonly body: Buffer;
   /** For the audit line: the signing role, 'signed-digest', 'child' or 'unverified'. */
   readonly role?: string;
+  /** The trust system whose verdict served it (audit line and metrics). */
+  readonly system?: TrustSystem;
   readonly signers?: readonly string[];
   /** Served under an offline grace. */
   readonly stale?: boolean;
@@ -56,6 +59,8 @@ export interface ManifestServiceOptions {
   readonly refreshIntervalMs: number;
   readonly clock?: () => number;
   readonly maxHot?: number;
+  /** Signature artifacts of verified subjects, for clients that verify themselves. */
+  readonly artifacts?: SignatureArtifacts | undefined;
 }
 
 type Fetched = { manifest: CachedManifest; cached: boolean };
@@ -83,6 +88,7 @@ export class ManifestService {
   async get(p: PullTarget, reference: string): Promise<ServedManifest> {
     const byDigest = DIGEST.test(reference);
     if (p.decision.action === 'allow') return this.unverified(p, reference);
+    if (!byDigest && this.opts.artifacts && isSignatureArtifactTag(p, reference)) return this.opts.artifacts.byTag(p, reference);
     return this.hotAnswer(p, reference) ?? (byDigest ? this.byDigest(p, reference) : this.byTag(p, reference));
   }
 
@@ -109,7 +115,7 @@ export class ManifestService {
     const { verdict, cache } = await this.opts.trustFor(p).resolveTag(p, tag);
     const m = await this.verifiedManifest(p, verdict.digest, verdict.length);
     await this.noteChildren(p, verdict.digest, m.manifest, verdict.expires);
-    const served = { digest: verdict.digest, ...m.manifest, role: verdict.signedBy, signers: verdict.signers, ...(verdict.stale ? { stale: true } : {}) };
+    const served = { digest: verdict.digest, ...m.manifest, role: verdict.signedBy, system: verdict.system, signers: verdict.signers, ...(verdict.stale ? { stale: true } : {}) };
     this.remember(hotKey(p, tag), served, verdict);
     return { ...served, cache: cache === 'hit' && m.cached ? 'hit' : 'miss' };
   }
@@ -119,11 +125,14 @@ export class ManifestService {
     const verdict = await trust.admitDigest(p, digest);
     const admission: Admission | undefined = verdict.signed ? { ...verdict, role: 'signed-digest' } : await this.admittedAsChild(p, trust, digest);
     if (!admission) {
+      // a signature artifact (a bundle referrer) fetched by digest, for a subject servable here
+      const artifact = await this.opts.artifacts?.byDigest(p, digest);
+      if (artifact) return artifact;
       throw new PolicyDeniedError('DIGEST_NOT_SIGNED', `${p.gun}@${digest} is neither a signed target nor a child of a signed manifest list`);
     }
     const m = await this.verifiedManifest(p, digest, undefined);
     if (verdict.signed) await this.noteChildren(p, digest, m.manifest, verdict.expires);
-    const served = { digest, ...m.manifest, role: admission.role, ...(admission.stale ? { stale: true } : {}) };
+    const served = { digest, ...m.manifest, role: admission.role, system: verdict.system, ...(admission.stale ? { stale: true } : {}) };
     this.remember(hotKey(p, digest), served, admission);
     return { ...served, cache: m.cached ? 'hit' : 'miss' };
   }
@@ -133,6 +142,12 @@ export class ManifestService {
    * verified bytes list it. The parent comes from a hint (any replica may have served the index); the
    * hint itself is never trusted.
    */
+  /** Whether `digest` may be served for the target: signed itself, or a child of a signed index. */
+  async servable(p: PullTarget, digest: string): Promise<boolean> {
+    const trust = this.opts.trustFor(p);
+    return (await trust.admitDigest(p, digest)).signed || (await this.admittedAsChild(p, trust, digest)) !== undefined;
+  }
+
   private async admittedAsChild(p: PullTarget, trust: TrustSource, child: string): Promise<Admission | undefined> {
     for (const parent of await this.opts.results.parentHints(p.gun, child)) {
       if (!DIGEST.test(parent) || parent === child) continue;

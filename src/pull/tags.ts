@@ -8,8 +8,11 @@ import type { TrustSource } from './trust-source.js';
 export interface TagList {
   /** JSON `{name, tags}` (verify) or the upstream's bytes (allow). */
   readonly body: Buffer | { readonly name: string; readonly tags: readonly string[] };
-  /** The pagination Link header, when there is a next page. */
-  readonly link?: string | undefined;
+  /**
+   * The query of the next page, when there is one. The route turns it into a Link on the path the
+   * client asked (an upstream's own Link names its path, without trustgate's upstream prefix).
+   */
+  readonly next?: string | undefined;
 }
 
 export class TagService {
@@ -18,7 +21,7 @@ export class TagService {
   async list(p: PullTarget, query: string): Promise<TagList> {
     if (p.decision.action === 'allow') {
       const upstream = await p.upstream.fetchTags(p.repository, query ? `?${query}` : '');
-      return { body: upstream.body, link: upstream.link };
+      return { body: upstream.body, next: nextPageQuery(upstream.link, new URLSearchParams(query)) };
     }
     const params = new URLSearchParams(query);
     const all = await p.upstream.fetchTags(p.repository, '');
@@ -34,13 +37,31 @@ export class TagService {
     const last = params.get('last');
     if (last) visible = visible.filter((t) => t > last);
     const n = Number(params.get('n') ?? NaN);
-    let link: string | undefined;
+    let next: string | undefined;
     if (Number.isInteger(n) && n >= 0 && visible.length > n) {
       visible = visible.slice(0, n);
-      const next = new URLSearchParams(params);
-      next.set('last', visible[visible.length - 1] ?? '');
-      link = `</v2/${p.repository}/tags/list?${next.toString()}>; rel="next"`;
+      const page = new URLSearchParams(params);
+      page.set('last', visible[visible.length - 1] ?? '');
+      next = page.toString();
     }
-    return { body: { name: p.repository, tags: visible }, link };
+    return { body: { name: p.repository, tags: visible }, next };
   }
+}
+
+/**
+ * The query of an upstream's `Link: <…?n=…&last=…>; rel="next"`, with the client's `ns` kept (the
+ * upstream knows nothing of it). Undefined when there is no next page.
+ */
+function nextPageQuery(link: string | undefined, clientQuery: URLSearchParams): string | undefined {
+  const open = link?.indexOf('<') ?? -1;
+  const close = link?.indexOf('>', open) ?? -1;
+  if (!link || open < 0 || close < 0 || !/rel="?next"?/.test(link.slice(close))) return undefined;
+  let params: URLSearchParams;
+  try {
+    params = new URL(link.slice(open + 1, close), 'http://upstream.invalid').searchParams;
+  } catch {
+    return undefined;
+  }
+  for (const ns of clientQuery.getAll('ns')) params.set('ns', ns);
+  return params.toString();
 }

@@ -6,7 +6,8 @@
 
 import type { PullTarget } from './target.js';
 
-export type TrustSystem = 'notary' | 'sigstore';
+/** A verdict's system: one, or both for `trust: all` (pull/combined-trust.ts). */
+export type TrustSystem = 'notary' | 'sigstore' | 'notary+sigstore';
 
 /** A verified answer: `tag` may serve the manifest whose bytes hash to `digest`. */
 export interface TagVerdict {

@@ -4,11 +4,17 @@
 // trustgate's stable error code, so a person or a script knows exactly what to fix.
 
 import {
+  CertificateError,
+  type CertificateFault,
   ManifestMismatchError,
   NotSignedError,
   PolicyDeniedError,
   RepositoryError,
   RequestInvalidError,
+  SigstoreError,
+  TagRollbackError,
+  TrustSystemsDisagreeError,
+  StoreUnavailableError,
   TrustgateError,
   UnauthorizedError,
   UnsupportedError,
@@ -55,7 +61,7 @@ export function registryCodeOf(err: TrustgateError): RegistryCode {
   if (err instanceof UpstreamNotFoundError) return err.code;
   // verification said no: not signed, trust data failed, bytes not the signed ones, policy
   if (err instanceof NotSignedError || err instanceof RepositoryError || err instanceof ManifestMismatchError) return 'DENIED';
-  if (err instanceof PolicyDeniedError) return 'DENIED';
+  if (err instanceof PolicyDeniedError || err instanceof SigstoreError || err instanceof TagRollbackError || err instanceof TrustSystemsDisagreeError) return 'DENIED';
   // transport failures, our own credentials refused upstream, configuration: not the client's fault
   return 'UNAVAILABLE';
 }
@@ -69,9 +75,15 @@ export function toRegistryError(err: unknown): RegistryError {
   if (err instanceof TrustgateError) {
     const detail: Record<string, unknown> = { reason: err.code };
     if (err instanceof RepositoryError && err.role) detail.role = err.role;
+    if (err instanceof CertificateError && err.certificate) detail.certificate = certificateDetail(err.certificate);
+    if (err instanceof StoreUnavailableError) detail.store = err.store;
     const e = registryError(registryCodeOf(err), err.message, detail);
     // a malformed request is the client's error (400), whatever registry code carries it
     return err instanceof RequestInvalidError && err.code === 'BAD_REQUEST' ? { ...e, status: 400 } : e;
   }
   return registryError('UNAVAILABLE', 'internal error', { reason: 'INTERNAL' });
+}
+
+function certificateDetail(c: CertificateFault): Record<string, string> {
+  return { name: c.name, ...(c.keyId ? { keyId: c.keyId } : {}), ...(c.expired ? { expired: c.expired.toISOString() } : {}) };
 }

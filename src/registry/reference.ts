@@ -28,12 +28,22 @@ export interface ImageReference {
   readonly digest?: string;
 }
 
-// A GUN is a repository name qualified by its registry host: lower-case path components, an optional
-// host[:port] first. Checked before it becomes part of a URL, a store key or a file path.
-const GUN = /^[a-z0-9.-]+(?::\d{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+// A registry host as GUNs and upstream names spell it: lower-case DNS labels joined by single dots,
+// an optional :port (the distribution domain grammar, lower-cased). No empty, `.` or `..` component.
+const LABEL = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?';
+const REGISTRY_HOST = new RegExp(`^${LABEL}(?:\\.${LABEL})*(?::\\d{1,5})?$`);
 
+export function isValidRegistryHost(host: string): boolean {
+  return host.length <= MAX_NAME_LENGTH && REGISTRY_HOST.test(host);
+}
+
+/**
+ * A GUN is a repository name qualified by its registry host: `<host>/<repository>`. The one check
+ * every GUN passes before it becomes part of a URL, a store key or a file path.
+ */
 export function isValidGun(gun: string): boolean {
-  return gun.length <= MAX_NAME_LENGTH && GUN.test(gun);
+  const slash = gun.indexOf('/');
+  return gun.length <= MAX_NAME_LENGTH && slash > 0 && isValidRegistryHost(gun.slice(0, slash)) && REPOSITORY.test(gun.slice(slash + 1));
 }
 
 export function isValidRepository(name: string): boolean {

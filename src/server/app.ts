@@ -10,6 +10,7 @@ import { toRegistryError } from '../registry/errcode.js';
 import { Audit } from './audit.js';
 import { ClientAuth } from './client-auth.js';
 import { registerOpsRoutes } from './ops-routes.js';
+import { isOpenPath, parseRequestTarget } from './request-target.js';
 import { API_VERSION_HEADER, registerRoutes } from './routes.js';
 import type { Services } from './services.js';
 
@@ -56,10 +57,13 @@ export async function buildApp(services: Services, o: AppOptions = {}): Promise<
   });
   await app.register(replyFrom, { undici: services.blobDispatchers.follow as unknown as Record<string, unknown>, disableRequestLogging: true });
 
-  // reads only: refuse pushes and deletes before any body is read; refuse requests no client sends
-  app.addHook('onRequest', async (req) => {
+  // reads only: refuse pushes and deletes before any body is read; refuse requests no client sends;
+  // authenticate on the path the router will route (absolute-form targets refused first)
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new UnsupportedError(`${req.method} is not supported: trustgate serves pulls only`);
-    if (clientAuth && (req.url.startsWith('/v2') || req.url.startsWith('/status'))) await clientAuth.check(req.headers.authorization);
+    const { path } = parseRequestTarget(req.raw.url ?? '');
+    if (clientAuth && !isOpenPath(path, config.metrics.auth)) await clientAuth.check(req.headers.authorization);
     if (!req.headers.host) throw new RequestInvalidError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
     if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
       throw new RequestInvalidError('BAD_REQUEST', `a ${req.method} request carries no body`);

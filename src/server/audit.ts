@@ -28,7 +28,7 @@ export class Audit {
     const decision = target.decision.action === 'allow' ? 'allowed-unverified' : m.stale ? 'served-under-grace' : 'served';
     let line = this.children.get(m);
     if (line === undefined) {
-      line = this.log.child({ ...decisionFields(target, reference), decision, digest: m.digest, role: m.role });
+      line = this.log.child({ ...decisionFields(target, reference), decision, digest: m.digest, role: m.role, system: m.system ?? systemOf(target) });
       this.children.set(m, line);
     }
     if (m.stale) {
@@ -37,7 +37,7 @@ export class Audit {
     } else {
       line.info({ method: req.method, client: req.client, cache: m.cache }, 'manifest served');
     }
-    this.metrics.decisions.inc({ decision, reason: '', upstream: target.upstream.name });
+    this.metrics.decisions.inc({ decision, reason: '', upstream: target.upstream.name, system: m.system ?? systemOf(target) });
     this.metrics.cacheLookups.inc({ cache: 'manifest', result: m.cache });
     this.decisions.record(target.decision.rule, { repository: target.gun, reference, decision, digest: m.digest });
   }
@@ -45,10 +45,16 @@ export class Audit {
   refused(req: AuditRequest, target: PullTarget, reference: string, err: unknown): void {
     const reason = err instanceof TrustgateError ? err.code : 'INTERNAL';
     const detail = err instanceof Error ? err.message : String(err);
-    this.metrics.decisions.inc({ decision: 'refused', reason, upstream: target.upstream.name });
+    const system = systemOf(target);
+    this.metrics.decisions.inc({ decision: 'refused', reason, upstream: target.upstream.name, system });
     this.decisions.record(target.decision.rule, { repository: target.gun, reference, decision: 'refused', reason });
-    this.log.warn({ ...decisionFields(target, reference), method: req.method, client: req.client, decision: 'refused', reason, detail }, 'manifest refused');
+    this.log.warn({ ...decisionFields(target, reference), system, method: req.method, client: req.client, decision: 'refused', reason, detail }, 'manifest refused');
   }
+}
+
+/** The system a decision was asked of: the policy's trust mode (`any`, `all` when both were), '' when unverified. */
+function systemOf(target: PullTarget): string {
+  return target.decision.action === 'verify' ? (target.decision.trust ?? 'notary') : '';
 }
 
 function decisionFields(target: PullTarget, reference: string) {

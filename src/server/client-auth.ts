@@ -4,7 +4,9 @@
 // their SHA-256. Clients get the registry's challenge (docker login works as against a registry).
 //
 // bcrypt is deliberately slow, so a verified credential is remembered (keyed by an HMAC with a
-// per-process key, never the credential itself) for a minute; failures are not remembered.
+// per-process key, never the credential itself) for a minute; failures are not remembered. An unknown
+// username costs a bcrypt comparison too (against a dummy hash of the file's highest cost), so the
+// time of an answer does not tell which usernames exist.
 
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -22,7 +24,13 @@ export class ClientAuth {
   private readonly hmacKey = randomBytes(32);
   readonly challenge: string;
 
-  constructor(private readonly config: ClientAuthConfig) {
+  private dummyHash: string | undefined;
+
+  constructor(
+    private readonly config: ClientAuthConfig,
+    /** bcrypt's comparison (tests count calls). */
+    private readonly compare: (password: string, hash: string) => Promise<boolean> = bcrypt.compare,
+  ) {
     this.tokens = config.tokenSha256.map((h) => Buffer.from(h, 'hex'));
     this.challenge = `Basic realm="${config.realm.replace(/["\\]/g, '')}"`;
   }
@@ -46,6 +54,7 @@ export class ClientAuth {
       users.set(l.slice(0, colon), hash);
     }
     this.users = users;
+    this.dummyHash = await bcrypt.hash(randomBytes(16).toString('base64'), highestCost(users));
     this.remembered.clear(); // a removed user must not stay authenticated
   }
 
@@ -69,13 +78,23 @@ export class ClientAuth {
     if (colon <= 0) return false;
     const user = decoded.slice(0, colon);
     const hash = this.users.get(user);
-    if (!hash) return false;
+    if (!hash) {
+      if (this.dummyHash) await this.compare(decoded.slice(colon + 1), this.dummyHash);
+      return false;
+    }
     const key = createHmac('sha256', this.hmacKey).update(decoded).digest('base64');
     const until = this.remembered.get(key);
     if (until !== undefined && until > Date.now()) return true;
-    if (!(await bcrypt.compare(decoded.slice(colon + 1), hash))) return false;
+    if (!(await this.compare(decoded.slice(colon + 1), hash))) return false;
     if (this.remembered.size >= MAX_REMEMBERED) this.remembered.delete(this.remembered.keys().next().value as string);
     this.remembered.set(key, Date.now() + REMEMBER_MS);
     return true;
   }
+}
+
+/** The highest bcrypt cost among the entries (`$2b$12$…` → 12), 10 when there are none. */
+function highestCost(users: ReadonlyMap<string, string>): number {
+  let cost = 0;
+  for (const hash of users.values()) cost = Math.max(cost, Number(hash.slice(4, 6)));
+  return cost || 10;
 }

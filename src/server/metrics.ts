@@ -1,8 +1,14 @@
 // Prometheus metrics (prom-client): what an operator alerts on — refusals by reason, upstream and
-// Notary latency, cache effectiveness, single-flight sharing, and how long until each repository's
-// trust data expires (alert before signatures lapse).
+// Notary latency, cache effectiveness, single-flight sharing, signature work, and how long until each
+// repository's trust data expires (alert before signatures lapse).
+//
+// Repository names are labels only on the expiry gauges, and boundedly: the `maxRepositories` whose
+// trust data expires soonest (the ones to act on), named by GUN or, where names are not for the
+// scraper's eyes, by a hash of it.
 
+import { createHash } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { signatureVerifications } from '../trust/signatures.js';
 
 export interface TrustExpiry {
   readonly gun: string;
@@ -19,22 +25,35 @@ export interface MetricsSources {
   singleFlightJoined(): Record<string, number>;
   /** Redis availability, when Redis is configured. */
   readonly redis?: { readonly up: boolean; readonly errors: number };
+  /** Per repository: when its trusted root's certificates stop carrying it (epoch ms). */
+  rootCertificateExpiries?(): Iterable<{ readonly gun: string; readonly expires: number }>;
+  /** Times the shared store was found to have lost trust data (cumulative). */
+  storeDataLoss?(): number;
 }
+
+export interface MetricsOptions {
+  /** At most this many repositories get their own `gun` series: those whose trust data expires first. */
+  readonly maxRepositories: number;
+  /** `gun`: the repository's GUN; `sha256`: the first 16 hex digits of the GUN's SHA-256. */
+  readonly repositoryLabel: 'gun' | 'sha256';
+}
+
+export const DEFAULT_METRICS_OPTIONS: MetricsOptions = { maxRepositories: 100, repositoryLabel: 'gun' };
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly decisions: Counter<'decision' | 'reason' | 'upstream'>;
+  readonly decisions: Counter<'decision' | 'reason' | 'upstream' | 'system'>;
   readonly upstreamLatency: Histogram<'upstream' | 'service' | 'outcome'>;
   readonly cacheLookups: Counter<'cache' | 'result'>;
   readonly refreshes: Counter<'upstream' | 'result'>;
 
-  constructor(sources?: MetricsSources, clock: () => number = Date.now) {
+  constructor(sources?: MetricsSources, clock: () => number = Date.now, options: Partial<MetricsOptions> = {}) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'trustgate_' });
     this.decisions = new Counter({
       name: 'trustgate_manifest_decisions_total',
-      help: 'Manifest decisions: served, allowed-unverified or refused, with the refusal reason',
-      labelNames: ['decision', 'reason', 'upstream'],
+      help: 'Manifest decisions: served, allowed-unverified or refused, with the refusal reason and the trust system (notary, sigstore, both; the policy trust mode for refusals)',
+      labelNames: ['decision', 'reason', 'upstream', 'system'],
       registers,
     });
     this.upstreamLatency = new Histogram({
@@ -56,29 +75,16 @@ export class Metrics {
       labelNames: ['upstream', 'result'],
       registers,
     });
+    new Gauge({
+      name: 'trustgate_signature_verifications',
+      help: 'Signature verifications performed (cumulative); verdicts on unchanged trust data are remembered, not repeated',
+      registers,
+      collect() {
+        this.set(signatureVerifications());
+      },
+    });
     if (!sources) return;
-    new Gauge({
-      name: 'trustgate_trust_expiry_seconds',
-      help: 'Seconds until the trust data a repository answers depend on stops being accepted (offline grace included)',
-      labelNames: ['gun'],
-      registers,
-      collect() {
-        this.reset();
-        const now = clock();
-        for (const e of sources.trustExpiries()) this.set({ gun: e.gun }, Math.round((e.expires - now) / 1000));
-      },
-    });
-    new Gauge({
-      name: 'trustgate_offline_grace_remaining_seconds',
-      help: 'For repositories served under an offline grace (expired timestamp/snapshot accepted): seconds until the grace runs out',
-      labelNames: ['gun'],
-      registers,
-      collect() {
-        this.reset();
-        const now = clock();
-        for (const e of sources.trustExpiries()) if (e.stale) this.set({ gun: e.gun }, Math.round((e.expires - now) / 1000));
-      },
-    });
+    this.expiryMetrics(sources, registers, clock, { ...DEFAULT_METRICS_OPTIONS, ...options });
     new Gauge({
       name: 'trustgate_singleflight_joined',
       help: 'Calls that joined an identical operation already in flight instead of starting their own (cumulative)',
@@ -89,6 +95,75 @@ export class Metrics {
       },
     });
     this.redisMetrics(sources, registers);
+    this.trustStateMetrics(sources, registers, clock, { ...DEFAULT_METRICS_OPTIONS, ...options });
+  }
+
+  private trustStateMetrics(sources: MetricsSources, registers: Registry[], clock: () => number, o: MetricsOptions): void {
+    const certs = sources.rootCertificateExpiries?.bind(sources);
+    if (certs) {
+      const label = (gun: string) => (o.repositoryLabel === 'sha256' ? createHash('sha256').update(gun).digest('hex').slice(0, 16) : gun);
+      new Gauge({
+        name: 'trustgate_root_certificate_expiry_seconds',
+        help: `Seconds until a repository's trusted root certificate expires (negative: expired; pulls are refused until the owner rotates the root key); the ${o.maxRepositories} soonest`,
+        labelNames: ['gun'],
+        registers,
+        collect() {
+          this.reset();
+          const soonest = [...certs()].sort((a, b) => a.expires - b.expires).slice(0, o.maxRepositories);
+          for (const e of soonest) this.set({ gun: label(e.gun) }, Math.round((e.expires - clock()) / 1000));
+        },
+      });
+    }
+    const loss = sources.storeDataLoss?.bind(sources);
+    if (loss) {
+      new Counter({
+        name: 'trustgate_store_data_loss_total',
+        help: 'Times the shared store was found to have lost trust data (roots and floors were written back)',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(loss());
+        },
+      });
+    }
+  }
+
+  private expiryMetrics(sources: MetricsSources, registers: Registry[], clock: () => number, o: MetricsOptions): void {
+    const label = (gun: string) => (o.repositoryLabel === 'sha256' ? createHash('sha256').update(gun).digest('hex').slice(0, 16) : gun);
+    const soonest = (stale: boolean) =>
+      [...sources.trustExpiries()]
+        .filter((e) => !stale || e.stale)
+        .sort((a, b) => a.expires - b.expires)
+        .slice(0, o.maxRepositories);
+    const seconds = (e: TrustExpiry) => Math.round((e.expires - clock()) / 1000);
+    new Gauge({
+      name: 'trustgate_trust_expiry_seconds',
+      help: `Seconds until the trust data a repository answers depend on stops being accepted (offline grace included); the ${o.maxRepositories} soonest`,
+      labelNames: ['gun'],
+      registers,
+      collect() {
+        this.reset();
+        for (const e of soonest(false)) this.set({ gun: label(e.gun) }, seconds(e));
+      },
+    });
+    new Gauge({
+      name: 'trustgate_offline_grace_remaining_seconds',
+      help: 'For repositories served under an offline grace (expired timestamp/snapshot accepted): seconds until the grace runs out',
+      labelNames: ['gun'],
+      registers,
+      collect() {
+        this.reset();
+        for (const e of soonest(true)) this.set({ gun: label(e.gun) }, seconds(e));
+      },
+    });
+    new Gauge({
+      name: 'trustgate_trust_repositories',
+      help: 'Repositories this process holds verified trust data for (expiry series are kept for the soonest only)',
+      registers,
+      collect() {
+        this.set([...sources.trustExpiries()].length);
+      },
+    });
   }
 
   private redisMetrics(sources: MetricsSources, registers: Registry[]): void {
@@ -96,7 +171,7 @@ export class Metrics {
     if (!redis) return;
     new Gauge({
       name: 'trustgate_redis_up',
-      help: '1 while Redis is used; 0 while trustgate serves from its in-process cache because Redis is unreachable',
+      help: '1 while Redis answers; 0 while it does not (only repositories this replica verified itself are served)',
       registers,
       collect() {
         this.set(redis.up ? 1 : 0);
@@ -104,7 +179,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'trustgate_redis_failures',
-      help: 'Redis failures that switched trustgate to its in-process cache (cumulative)',
+      help: 'Redis failures (a command failed or timed out, the connection closed), cumulative',
       registers,
       collect() {
         this.set(redis.errors);

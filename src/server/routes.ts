@@ -4,50 +4,38 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/reply-from'; // reply.from
-import { RequestInvalidError, UnsupportedError, UpstreamNotFoundError } from '../errors.js';
+import { UpstreamNotFoundError } from '../errors.js';
 import type { ServedManifest } from '../pull/manifests.js';
 import { admit } from '../pull/targets.js';
 import type { PullTarget } from '../pull/target.js';
 import { checkReference } from '../registry/reference.js';
 import type { Audit } from './audit.js';
 import { sendBlob } from './blob-route.js';
+import { parseRequestTarget, parseRoute, type RegistryRoute } from './request-target.js';
 import type { Services } from './services.js';
 
 export const API_VERSION_HEADER = { 'docker-distribution-api-version': 'registry/2.0' };
 
-interface ParsedPath {
-  readonly repository: string;
-  readonly kind: 'manifests' | 'blobs' | 'tags';
-  readonly reference: string;
-}
-
-const ROUTE = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/;
-const TUF_ROUTE = /^\/v2\/(.+)\/_trust\/tuf\/(.+)\.json$/;
-const TAGS_ROUTE = /^\/v2\/(.+)\/tags\/list$/;
-
-/** Split `/v2/<name>/<kind>/<reference>` without decoding anything (encoded paths are refused). */
+/** The registry route of a path (request-target.ts), refusing the Notary read API's shape. */
 export function parsePath(path: string): ParsedPath {
-  if (path.includes('%') || path.includes('\\')) throw new RequestInvalidError('NAME_INVALID', 'percent-encoded or escaped paths are not accepted');
-  if (path === '/v2/_catalog') throw new UnsupportedError('the catalog is not served');
-  const tags = TAGS_ROUTE.exec(path);
-  if (tags) return { repository: tags[1] as string, kind: 'tags', reference: 'list' };
-  const m = ROUTE.exec(path);
-  if (!m) throw new UpstreamNotFoundError('NAME_UNKNOWN', 'not a registry API path');
-  return { repository: m[1] as string, kind: m[2] as 'manifests' | 'blobs', reference: m[3] as string };
+  const route = parseRoute(path);
+  if (route.kind === 'trust-file') throw new UpstreamNotFoundError('NAME_UNKNOWN', 'not a registry API path');
+  return route;
 }
 
+type ParsedPath = Extract<RegistryRoute, { kind: 'manifests' | 'blobs' | 'tags' | 'referrers' }>;
 
 export function registerRoutes(app: FastifyInstance, s: Services, audit: Audit): void {
   app.get('/v2/', async (_req, reply) => reply.headers(API_VERSION_HEADER).send({}));
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-    const [path = '', query = ''] = (req.raw.url ?? '').split('?', 2) as [string, string?];
-    const tuf = TUF_ROUTE.exec(path);
-    if (tuf) return sendTrustFile(s, tuf[1] as string, tuf[2] as string, req, reply);
-    const parsed = parsePath(path);
+    const { path, query } = parseRequestTarget(req.raw.url ?? '');
+    const route = parseRoute(path);
+    if (route.kind === 'trust-file') return sendTrustFile(s, route.gun, route.name, req, reply);
+    const parsed: ParsedPath = route;
     const target = s.targets.select(parsed.repository, new URLSearchParams(query), req.headers.accept);
     reply.headers(API_VERSION_HEADER);
-    if (parsed.kind !== 'tags') checkReference(parsed.kind, parsed.reference);
+    if (parsed.kind === 'manifests' || parsed.kind === 'blobs') checkReference(parsed.kind, parsed.reference);
     return serve(s, audit, target, parsed, query, req, reply);
   };
   app.route({ method: ['GET', 'HEAD'], url: '/v2/*', handler });
@@ -66,8 +54,14 @@ async function serve(s: Services, audit: Audit, target: PullTarget, parsed: Pars
       }
       case 'tags': {
         const list = await s.tags.list(target, query);
-        if (list.link) reply.header('link', list.link);
+        // the path the client asked, upstream prefix included: the next page comes from the same upstream
+        if (list.next !== undefined) reply.header('link', `</v2/${parsed.repository}/tags/list?${list.next}>; rel="next"`);
         return await reply.type('application/json').send(list.body);
+      }
+      case 'referrers': {
+        const body = await s.artifacts.referrers(target, parsed.reference, new URLSearchParams(query).get('artifactType') ?? undefined);
+        if (body === undefined) throw new UpstreamNotFoundError('MANIFEST_UNKNOWN', `no referrers of ${target.gun}@${parsed.reference} here`);
+        return await reply.type('application/vnd.oci.image.index.v1+json').header('content-length', String(body.length)).send(req.method === 'HEAD' ? undefined : body);
       }
       case 'blobs':
         return sendBlob(target, parsed.reference, await s.blobs.get(target, parsed.reference, req.method as 'GET' | 'HEAD', req.headers), reply);

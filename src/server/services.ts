@@ -18,6 +18,11 @@ import { TrustFileService } from '../notary/read-api.js';
 import type { PullTarget } from '../pull/target.js';
 import type { TrustExpiry, TrustSource } from '../pull/trust-source.js';
 import { RegistryUpstream } from '../registry/upstream.js';
+import { AllTrustSource, AnyTrustSource } from '../pull/combined-trust.js';
+import { SignatureArtifacts } from '../pull/signature-artifacts.js';
+import { SigstoreTrustSource } from '../sigstore/source.js';
+import { MemoryTagHistory, type TagHistoryStore } from '../sigstore/tag-history.js';
+import { RedisTagHistory, ResilientTagHistory } from '../sigstore/tag-history-redis.js';
 import { Metrics } from './metrics.js';
 import { DecisionLog } from './status.js';
 
@@ -38,10 +43,13 @@ export interface Services {
   readonly upstreams: ReadonlyMap<string, RegistryUpstream>;
   readonly notary: NotaryClients;
   readonly notarySource: NotaryTrustSource;
+  readonly sigstoreSource: SigstoreTrustSource;
   readonly trustFor: (target: PullTarget) => TrustSource;
   /** Every repository whose verified trust data this process holds, from every trust source. */
   expiries(): Iterable<TrustExpiry>;
   readonly manifests: ManifestService;
+  /** Signature artifacts (cosign tags, referrers) of verified subjects. */
+  readonly artifacts: SignatureArtifacts;
   readonly blobs: BlobService;
   readonly blobDispatchers: BlobDispatchers;
   readonly tags: TagService;
@@ -81,21 +89,47 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
     onBackgroundError: (gun, err) => logger.warn({ gun, err: err instanceof Error ? err.message : String(err) }, 'background trust refresh failed'),
     onRefresh: (upstream, _gun, ok) => metrics?.refreshes.inc({ upstream, result: ok ? 'ok' : 'failed' }),
   });
-  const trustFor = (_target: PullTarget): TrustSource => notarySource;
+  const sigstoreSource = new SigstoreTrustSource({
+    history: tagHistory(config, stores),
+    // a digest's verified signatures are looked up again after this: a deleted signature stops counting
+    verdictTtlMs: Math.max(config.trust.refreshIntervalMs, SIGSTORE_VERDICT_MIN_MS),
+    manifestMaxBytes: config.limits.manifestMaxBytes,
+    clock,
+  });
+  const either = new AnyTrustSource(notarySource, sigstoreSource);
+  const both = new AllTrustSource(notarySource, sigstoreSource);
+  const trustFor = (target: PullTarget): TrustSource => {
+    switch (target.decision.trust) {
+      case 'sigstore':
+        return sigstoreSource;
+      case 'any':
+        return either;
+      case 'all':
+        return both;
+      default:
+        return notarySource;
+    }
+  };
+  const artifacts = new SignatureArtifacts(config.limits.manifestMaxBytes);
   const manifests = new ManifestService({
     trustFor,
+    artifacts,
     results: stores.results,
     maxBytes: config.limits.manifestMaxBytes,
     refreshIntervalMs: config.trust.refreshIntervalMs,
     ...(clock ? { clock } : {}),
   });
+  artifacts.bind((p, digest) => manifests.servable(p, digest));
   metrics = new Metrics(
     {
       trustExpiries: () => notarySource.expiries(),
       singleFlightJoined: () => ({ ...notarySource.joined(), manifest_fetch: manifests.fetches.joined }),
       ...(stores.health ? { redis: stores.health } : {}),
+      rootCertificateExpiries: () => notary.rootCertificateExpiries(),
+      ...(stores.shared ? { storeDataLoss: () => stores.shared?.dataLoss ?? 0 } : {}),
     },
     clock,
+    { maxRepositories: config.metrics.maxRepositories, repositoryLabel: config.metrics.repositoryLabel },
   );
   const dispatchers = blobDispatchers(config);
   return {
@@ -107,10 +141,12 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
     upstreams,
     notary,
     notarySource,
+    sigstoreSource,
     trustFor,
     expiries: () => notarySource.expiries(),
     manifests,
-    blobs: new BlobService(dispatchers.direct),
+    artifacts,
+    blobs: new BlobService(dispatchers.direct, dispatchers.redirects),
     blobDispatchers: dispatchers,
     tags: new TagService(trustFor),
     trustFiles: new TrustFileService(stores.trustStore, policy),
@@ -118,6 +154,7 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
     decisions: new DecisionLog(clock),
     invalidate: () => {
       notarySource.invalidate();
+      sigstoreSource.invalidate();
       manifests.invalidate();
     },
     close: async () => {
@@ -129,6 +166,14 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
       ]);
     },
   };
+}
+
+const SIGSTORE_VERDICT_MIN_MS = 60_000;
+
+/** The tag rollback memory: shared in Redis (with an in-process floor), or in process. */
+function tagHistory(config: Config, stores: Stores): TagHistoryStore {
+  if (!stores.health) return new MemoryTagHistory();
+  return new ResilientTagHistory(new RedisTagHistory(stores.health.client, config.redisPrefix), stores.health);
 }
 
 function registryUpstreams(config: Config, observe: (upstream: string, service: string) => (s: number, outcome: string) => void): Map<string, RegistryUpstream> {

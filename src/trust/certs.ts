@@ -14,7 +14,7 @@ import {
   id_ce_extKeyUsage,
 } from '@peculiar/asn1-x509';
 import { CertificateError } from '../errors.js';
-import { makePublicKey, publicKeyFromSpki, type PublicKey } from './keys.js';
+import { makePublicKey, publicKeyFromSpki, type PublicKey } from './public-key.js';
 import { decodePemCertificates, encodePemCertificate, PemError } from './pem.js';
 
 const OID_COMMON_NAME = '2.5.4.3';
@@ -106,8 +106,13 @@ export function validateCertificate(c: CertInfo, now: Date, checkExpiry: boolean
     throw new CertificateError(role, `certificate ${name} has an RSA key shorter than ${MIN_RSA_BITS} bits`);
   }
   // one day of leeway on notBefore for clock skew, none on notAfter (as notary)
-  if (checkExpiry && (now.getTime() + DAY_MS < c.notBefore.getTime() || now > c.notAfter)) {
-    throw new CertificateError(role, `certificate ${name} is expired or not yet valid`);
+  if (checkExpiry && now > c.notAfter) {
+    throw new CertificateError(role, `certificate ${name} expired at ${c.notAfter.toISOString()}`, {
+      certificate: { name: c.commonName, expired: c.notAfter },
+    });
+  }
+  if (checkExpiry && now.getTime() + DAY_MS < c.notBefore.getTime()) {
+    throw new CertificateError(role, `certificate ${name} is not valid before ${c.notBefore.toISOString()}`, { certificate: { name: c.commonName } });
   }
 }
 

@@ -4,7 +4,7 @@
 
 import { DeserializationError, DelegationError, WrongTypeError } from '../errors.js';
 import { parseJsonDocument, type JsonObject, type JsonValue } from './canonical.js';
-import { decodeBase64, makePublicKey, type PublicKey } from './keys.js';
+import { decodeBase64, makePublicKey, type PublicKey } from './public-key.js';
 import type { Signature } from './signatures.js';
 
 export const ROOT = 'root';

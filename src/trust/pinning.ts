@@ -6,7 +6,8 @@
 
 import { CertificateError, TrustPinningError } from '../errors.js';
 import { chainsToAnchor, validateCertificate, type CertInfo } from './certs.js';
-import { canonicalKeyId, type PublicKey } from './keys.js';
+import { canonicalKeyId } from './keys.js';
+import type { PublicKey } from './public-key.js';
 
 export interface TrustPinning {
   /** GUN, or `prefix*`, → pinned root key IDs. */

@@ -10,12 +10,13 @@
 
 import {
   CertificateError,
+  type CertificateFault,
   RootRotationError,
   TrustPinningError,
   UnsignedMetadataError,
 } from '../errors.js';
 import { bundleToKey, certBundleOf, matchCommonNameToGun, validateCertificate, type CertBundle } from './certs.js';
-import type { PublicKey } from './keys.js';
+import type { PublicKey } from './public-key.js';
 import { parseEnvelope, parseRoot, ROOT, type Envelope, type Root } from './metadata.js';
 import { pinCheckerFor, type PinMode, type TrustPinning } from './pinning.js';
 import { verifyThreshold } from './signatures.js';
@@ -27,6 +28,8 @@ export interface VerifiedRoot {
   /** IDs of the root keys whose signatures verified. */
   readonly signers: readonly string[];
   readonly pinMode: PinMode;
+  /** When its root certificates stop carrying it (fewer than its threshold in date). */
+  readonly certificatesExpire: Date | undefined;
 }
 
 export interface RootContext {
@@ -50,24 +53,39 @@ function rootBundles(root: Root): Map<string, CertBundle> {
 function validLeaves(bundles: Map<string, CertBundle>, ctx: RootContext, checkExpiry: boolean): Map<string, CertBundle> {
   const valid = new Map<string, CertBundle>();
   const reasons: string[] = [];
+  let fault: CertificateFault | undefined;
   for (const [id, b] of bundles) {
     if (!matchCommonNameToGun(b.leaf.commonName, ctx.gun)) {
       reasons.push(`certificate CN ${JSON.stringify(b.leaf.commonName)} does not match ${ctx.gun}`);
+      fault ??= { name: b.leaf.commonName, keyId: id };
       continue;
     }
     try {
       validateCertificate(b.leaf, ctx.now, checkExpiry);
     } catch (err) {
       if (!(err instanceof CertificateError)) throw err;
-      reasons.push(err.message.replace(/^root: /, ''));
+      reasons.push(`${err.message.replace(/^root: /, '')} (root key ${id})`);
+      // the certificate that expired last is the one the owner must replace
+      if (!fault?.expired || (err.certificate?.expired ?? 0) > fault.expired) fault = { ...err.certificate, name: b.leaf.commonName, keyId: id };
       continue;
     }
     valid.set(id, b);
   }
   if (valid.size === 0) {
-    throw new CertificateError(ROOT, `no valid root certificate for ${ctx.gun}${reasons.length ? ` (${reasons.join('; ')})` : ''}`);
+    const why = reasons.length ? ` (${reasons.join('; ')})` : '';
+    throw new CertificateError(ROOT, `no valid root certificate for ${ctx.gun}${why}`, fault ? { certificate: fault } : {});
   }
   return valid;
+}
+
+/**
+ * When the root's certificates stop carrying it: the moment fewer than `threshold` of the leaves
+ * whose keys verified remain in date.
+ */
+function certificatesExpire(leaves: readonly CertBundle[], threshold: number): Date | undefined {
+  const ends = leaves.map((b) => b.leaf.notAfter.getTime()).sort((a, b) => b - a);
+  const end = ends[Math.max(0, threshold - 1)];
+  return end === undefined ? undefined : new Date(end);
 }
 
 /** Intermediates that are themselves in date and not weak (notary validRootIntCerts). */
@@ -136,10 +154,42 @@ export function validateRoot(
     throw new TrustPinningError(ROOT, `no root certificate of ${ctx.gun} matches the trust pinning (${checker.mode})`);
   }
 
+  const threshold = root.roles.get(ROOT)?.threshold ?? 1;
+  const signers = verifyThreshold(envelope.message, envelope.signatures, { name: ROOT, keys: keysOf(pinned), threshold });
+  const expire = certificatesExpire(
+    pinned.map(([b]) => b),
+    threshold,
+  );
+  return { bytes, envelope, root, signers, pinMode: checker.mode, certificatesExpire: expire };
+}
+
+/**
+ * A root this proxy trusted before, as the anchor of a rotation once it no longer validates (its
+ * certificates expired, or a pin added since does not match it). As notary ValidateRoot treats a
+ * previous root: its certificates are used without expiry checks and without the trust pinning. The
+ * stored bytes are untrusted, so its own signatures must still verify.
+ */
+export function trustedRootAnchor(bytes: Buffer, ctx: RootContext): VerifiedRoot {
+  const envelope = parseEnvelope(bytes, ROOT);
+  const root = parseRoot(envelope);
+  const leaves = [...validLeaves(rootBundles(root), ctx, false).values()];
+  const threshold = root.roles.get(ROOT)?.threshold ?? 1;
   const signers = verifyThreshold(envelope.message, envelope.signatures, {
     name: ROOT,
-    keys: keysOf(pinned),
-    threshold: root.roles.get(ROOT)?.threshold ?? 1,
+    keys: keysOf(leaves.map((b) => [b, b.intermediates])),
+    threshold,
   });
-  return { bytes, envelope, root, signers, pinMode: checker.mode };
+  return { bytes, envelope, root, signers, pinMode: 'tofu', certificatesExpire: certificatesExpire(leaves, threshold) };
+}
+
+/**
+ * Which of `roles` have other keys or another threshold in `next` than in `previous` (a rotation:
+ * TUF 5.3.11 drops the timestamp and snapshot rollback floors when their keys rotated).
+ */
+export function rotatedRoles(previous: Root, next: Root, roles: readonly string[]): string[] {
+  const sig = (r: Root, role: string) => {
+    const spec = r.roles.get(role);
+    return spec ? `${spec.threshold}:${[...spec.keyIds].sort().join(',')}` : '';
+  };
+  return roles.filter((role) => sig(previous, role) !== sig(next, role));
 }

@@ -26,7 +26,7 @@ import {
   type Timestamp,
 } from './metadata.js';
 import type { TrustPinning } from './pinning.js';
-import { validateRoot, type RootContext, type VerifiedRoot } from './root.js';
+import { trustedRootAnchor, validateRoot, type RootContext, type VerifiedRoot } from './root.js';
 import { verifyThreshold, type RoleKeys } from './signatures.js';
 
 export interface Verified<T> {
@@ -82,6 +82,14 @@ export class TrustedMetadataSet {
     const set = new TrustedMetadataSet(ctx, root);
     if (!previouslyTrusted) set.checkRootExpiry();
     return set;
+  }
+
+  /**
+   * Start from a root this proxy trusted before that no longer validates (expired certificates, a
+   * pin added since): usable only as the anchor of a rotation (`updateRoot`), never for the rest.
+   */
+  static fromTrustedAnchor(bytes: Buffer, ctx: TrustContext): TrustedMetadataSet {
+    return new TrustedMetadataSet(ctx, trustedRootAnchor(bytes, rootContext(ctx)));
   }
 
   get gun(): string {

@@ -62,6 +62,31 @@ async function contract(t: Test, make: () => Promise<Stores>) {
     t.same(await trust.getMetadata(gun, 'timestamp'), Buffer.from('v7'));
   });
 
+  await t.test('a newer root drops the floors its rotation names, in the same write; the same root again does not', async (t) => {
+    const { trust } = await make();
+    const gun = 'docker.io/library/rotated';
+    await trust.putMetadata(gun, 'root', Buffer.from('root v1'), 1, ['timestamp', 'snapshot']);
+    await trust.putMetadata(gun, 'timestamp', Buffer.from('ts'), 900);
+    await trust.putMetadata(gun, 'snapshot', Buffer.from('sn'), 40);
+    await trust.putMetadata(gun, 'targets', Buffer.from('tg'), 7);
+    t.same(Object.fromEntries(await trust.getVersions(gun)), { root: 1, timestamp: 900, snapshot: 40, targets: 7 }, 'a first root resets nothing');
+    await trust.putMetadata(gun, 'root', Buffer.from('root v2'), 2, ['timestamp', 'snapshot']);
+    t.same(Object.fromEntries(await trust.getVersions(gun)), { root: 2, targets: 7 }, 'timestamp and snapshot floors went with the old root');
+    t.same(await trust.getMetadata(gun, 'root'), Buffer.from('root v2'));
+    await trust.putMetadata(gun, 'timestamp', Buffer.from('ts2'), 3);
+    await trust.putMetadata(gun, 'root', Buffer.from('root v2'), 2, ['timestamp', 'snapshot']);
+    t.equal((await trust.getVersions(gun)).get('timestamp'), 3, 'storing the same root again does not reset');
+  });
+
+  await t.test('bytes stored at the current floor replace the bytes and leave the floor', async (t) => {
+    const { trust } = await make();
+    const gun = 'docker.io/library/kept';
+    await trust.putMetadata(gun, 'targets/releases', Buffer.from('verified v4'), 4);
+    await trust.putMetadata(gun, 'targets/releases', Buffer.from('left out, claims v9007199254740991'), 4);
+    t.equal((await trust.getVersions(gun)).get('targets/releases'), 4);
+    t.same(await trust.getMetadata(gun, 'targets/releases'), Buffer.from('left out, claims v9007199254740991'));
+  });
+
   await t.test('manifests by digest keep exact bytes and type', async (t) => {
     const { results } = await make();
     const m = { mediaType: 'application/vnd.oci.image.index.v1+json', body: Buffer.from('{"manifests":[]}\n\u00e9') };
@@ -166,4 +191,29 @@ t.test('in-memory manifest cache stays within its byte budget', async (t) => {
   for (let i = 0; i < 10; i++) if (await c.getManifest(`sha256:${String(i).repeat(64)}`)) kept++;
   t.equal(kept, 3, 'least recently used evicted first');
   t.ok(await c.getManifest(`sha256:${'9'.repeat(64)}`), 'the newest stays');
+});
+
+// ---- the Resilient stores (Redis with this replica's memory beside it) ------------------------
+// The same contract through ResilientTrustStore / ResilientResultCache over a real redis-server;
+// their behaviour under faults (stopped, stalled, flushed) is in resilient.test.ts.
+
+t.test('Resilient stores over Redis', async (t) => {
+  const { RedisHealth } = await import('../../src/cache/health.js');
+  const { ResilientTrustStore, ResilientResultCache } = await import('../../src/cache/resilient.js');
+  const redis = await startRedis(dir.path);
+  t.teardown(redis.stop);
+  const opened: { close(): Promise<void> }[] = [];
+  t.teardown(async () => {
+    for (const s of opened) await s.close();
+  });
+  let n = 0;
+  await contract(t, async () => {
+    const c = await openRedis(redis.url);
+    const prefix = `resilient${n++}:`;
+    const health = new RedisHealth(c, redis.url);
+    const trust = new ResilientTrustStore(new RedisTrustStore(c, prefix), health, { epochWindowMs: 0 });
+    const results = new ResilientResultCache(new RedisResultCache(c, prefix), health);
+    opened.push(trust, results);
+    return { trust, results };
+  });
 });

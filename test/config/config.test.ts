@@ -17,10 +17,14 @@ t.test('no file: the embedded defaults', async (t) => {
   t.equal(c.upstreams.length, 1);
   t.same(
     { name: c.upstreams[0]?.name, registry: c.upstreams[0]?.registry, notary: c.upstreams[0]?.notary, default: c.upstreams[0]?.default },
-    { name: 'docker.io', registry: 'https://registry-1.docker.io', notary: 'https://notary.docker.io', default: true },
+    { name: 'docker.io', registry: 'https://registry-1.docker.io', notary: undefined, default: true },
   );
   t.equal(c.redis, undefined, 'in-process cache');
-  t.equal(c.policy[0]?.action, 'verify');
+  t.same(
+    c.policy.map((r) => [r.match, r.action]),
+    [['*', 'deny']],
+    'no Notary at Docker Hub after 2026-12-08 and no key to verify with: everything is refused until configured',
+  );
 });
 
 t.test('config/example.yaml parses and documents every key the parser reads', async (t) => {
@@ -40,7 +44,7 @@ t.test('environment variables override listen, redis and log level; secrets come
     ctx({ TRUSTGATE_LISTEN: '127.0.0.1:6000', TRUSTGATE_REDIS_URL: 'redis://10.0.0.1:6379/1', TRUSTGATE_LOG_LEVEL: 'debug', U: 'bob', P: 'pw' }),
   );
   t.same(c.listen, { host: '127.0.0.1', port: 6000 });
-  t.equal(c.redis, 'redis://10.0.0.1:6379/1');
+  t.same(c.redis?.topology, { kind: 'standalone', url: 'redis://10.0.0.1:6379/1' });
   t.equal(c.log.level, 'debug');
   t.same(c.upstreams[0]?.credentials, { username: 'bob', password: 'pw' });
   t.same(c.upstreams[0]?.notaryCredentials, { username: 'bob', password: 'pw' }, 'Notary uses the registry credentials by default');
@@ -96,9 +100,9 @@ t.test('policy: first match wins; no match is denied; pins apply to the matching
   const id = 'a'.repeat(64);
   const p = new Policy(
     [
-      { match: 'docker.io/library/*', action: 'verify', roles: ['targets'], pinKeys: [id] },
-      { match: 'docker.io/trusted-*', action: 'allow', roles: ['targets/releases', 'targets'], pinKeys: [] },
-      { match: 'ghcr.io/*', action: 'deny', roles: ['targets'], pinKeys: [] },
+      { match: 'docker.io/library/*', action: 'verify', roles: ['targets'], pinKeys: [id], trust: 'notary' },
+      { match: 'docker.io/trusted-*', action: 'allow', roles: ['targets/releases', 'targets'], pinKeys: [], trust: 'notary' },
+      { match: 'ghcr.io/*', action: 'deny', roles: ['targets'], pinKeys: [], trust: 'notary' },
     ],
     false,
   );
@@ -162,7 +166,8 @@ t.test('an empty file means the embedded defaults, and says so', async (t) => {
   const empty = join(dir, 'empty.yaml');
   writeFileSync(empty, '# nothing yet\n');
   const c = await loadConfig(empty, {});
-  t.equal(c.upstreams[0]?.notary, 'https://notary.docker.io');
+  t.equal(c.upstreams[0]?.notary, undefined);
+  t.same(c.policy.map((r) => r.action), ['deny']);
   t.equal(c.notices?.length, 1, 'a notice for the empty file');
   t.same((await loadConfig(EXAMPLE, {})).notices, [], 'the example needs no notice');
 });

@@ -221,7 +221,7 @@ t.test('signed pulls enforced across an air gap', async (t) => {
     t.match(pulled.stdout, staleManifest.digest);
 
     const metrics = await (await fetch(`${tg.url}/metrics`)).text();
-    const served = Number(/trustgate_manifest_decisions_total\{decision="served-under-grace",reason="",upstream="docker.io"\} (\d+)/.exec(metrics)?.[1]);
+    const served = Number(/trustgate_manifest_decisions_total\{decision="served-under-grace",reason="",upstream="docker.io",system="notary"\} (\d+)/.exec(metrics)?.[1]);
     t.ok(served >= 2, `pulls under grace are counted (${served})`);
     const remaining = Number(/trustgate_offline_grace_remaining_seconds\{gun="docker\.io\/library\/stale"\} (\d+)/.exec(metrics)?.[1]);
     t.ok(remaining > 29 * 86400 && remaining <= 30 * 86400, `grace remaining: ${remaining}s`);

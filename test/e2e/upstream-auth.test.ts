@@ -145,7 +145,9 @@ t.test('upstream authentication against real servers', async (t) => {
   });
 
   await t.test('a blob redirect to another host is followed without the Authorization header', async (t) => {
-    const tg = await startInProcess(dir.path, spec());
+    // the "CDN" is on loopback: only a host the upstream lists is followed there
+    const cdnHost = new URL(cdnUrl).host;
+    const tg = await startInProcess(dir.path, spec({ upstreams: [upstream('basic', { default: true }), upstream('token', { blobRedirectHosts: [cdnHost] })] }));
     t.teardown(tg.stop);
     const manifest = JSON.parse(readFileSync(join(layouts.single, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
     const image = JSON.parse(readFileSync(join(layouts.single, 'blobs', 'sha256', (manifest.manifests[0]?.digest ?? '').slice(7)), 'utf8')) as {
@@ -163,7 +165,7 @@ t.test('upstream authentication against real servers', async (t) => {
     t.equal(cdnRequests.length, 1, 'the redirect was followed server-side');
     t.equal(cdnRequests[0]?.authorization, undefined, 'no Authorization crossed to the other host');
 
-    const redirecting = await startInProcess(dir.path, spec({ upstreams: [upstream('token', { default: true, blobs: 'redirect' })] }));
+    const redirecting = await startInProcess(dir.path, spec({ upstreams: [upstream('token', { default: true, blobs: 'redirect', blobRedirectHosts: [cdnHost] })] }));
     t.teardown(redirecting.stop);
     cdnRequests.length = 0;
     const red = await fetch(`${redirecting.url}/v2/library/demo/blobs/${layer.digest}`, { redirect: 'manual' });

@@ -1,6 +1,6 @@
 // A fault-injecting HTTP proxy between trustgate and a real upstream: it records every request and,
-// per mode, swaps manifest bytes, lies in Docker-Content-Digest, replays stored responses, or
-// redirects blobs to another host.
+// per mode, swaps manifest bytes, lies in Docker-Content-Digest, replays stored responses, redirects
+// blobs to another host, or answers everything from another server (a forged repository).
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -12,6 +12,8 @@ export type FaultMode =
   | { kind: 'flip-manifest-byte' }
   | { kind: 'lie-digest'; digest: string }
   | { kind: 'redirect-blobs'; to: string }
+  /** Name another token realm in the upstream's bearer challenges. */
+  | { kind: 'rewrite-realm'; realm: string }
   | { kind: 'replay'; path: RegExp; body: Buffer }
   /** Accept the request and never answer. */
   | { kind: 'hang'; path: RegExp }
@@ -22,7 +24,9 @@ export type FaultMode =
   /** Pass the response headers and half the body, then cut the connection. */
   | { kind: 'drop-mid-body'; path: RegExp }
   /** Pass the response headers and a little of the body, then go silent. */
-  | { kind: 'stall-body'; path: RegExp };
+  | { kind: 'stall-body'; path: RegExp }
+  /** Answer every request from another server (a forged repository behind the same name). */
+  | { kind: 'forward'; to: string };
 
 export interface Recorded {
   method: string;
@@ -89,7 +93,8 @@ export class FaultProxy {
     for (const [k, v] of Object.entries(req.headers)) if (k !== 'host' && k !== 'connection' && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     let upstream: Response;
     try {
-      upstream = await fetch(this.target + path, { method: req.method, headers, redirect: 'manual' });
+      const base = mode.kind === 'forward' ? mode.to : this.target;
+      upstream = await fetch(base + path, { method: req.method, headers, redirect: 'manual' });
     } catch {
       res.writeHead(502).end();
       return;
@@ -114,6 +119,7 @@ export class FaultProxy {
       body.writeUInt8(body.readUInt8(body.length - 2) ^ 0x20, body.length - 2);
     }
     if (/\/manifests\//.test(path) && mode.kind === 'lie-digest') out['docker-content-digest'] = mode.digest;
+    if (mode.kind === 'rewrite-realm' && out['www-authenticate']) out['www-authenticate'] = out['www-authenticate'].replace(/realm="[^"]*"/, `realm="${mode.realm}"`);
     if (req.method !== 'HEAD') out['content-length'] = String(body.length);
     res.writeHead(upstream.status, out).end(req.method === 'HEAD' ? undefined : body);
   }

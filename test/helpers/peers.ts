@@ -35,13 +35,16 @@ ${auth}`,
   return { url, port, daemon, stop: () => daemon.stop() };
 }
 
-/** redis-server on a free port (or `port`, to restart one); `persist` keeps its data across restarts (AOF). */
-export async function startRedis(dir: string, o: { port?: number; persist?: boolean } = {}): Promise<Peer> {
+/**
+ * redis-server on a free port (or `port`, to restart one); `persist` keeps its data across restarts
+ * (AOF); `args` are more redis-server options (e.g. `--enable-debug-command local` for DEBUG SLEEP).
+ */
+export async function startRedis(dir: string, o: { port?: number; persist?: boolean; args?: string[] } = {}): Promise<Peer> {
   const port = o.port ?? (await freePort());
   const daemon = startDaemon(
     'redis-server',
     'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', o.persist ? 'yes' : 'no', '--appendfilename', `aof-${port}`, '--dir', dir, '--protected-mode', 'yes'],
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', o.persist ? 'yes' : 'no', '--appendfilename', `aof-${port}`, '--dir', dir, '--protected-mode', 'yes', ...(o.args ?? [])],
     join(dir, `redis-${port}.log`),
   );
   await waitFor('redis', () => portOpen(port), 20_000, daemon);

@@ -23,7 +23,11 @@ export class TokenIssuer {
   /** Lifetime of issued tokens, seconds. */
   ttl = 300;
 
-  constructor(private readonly users: Record<string, string>) {
+  constructor(
+    private readonly users: Record<string, string>,
+    /** A loopback address to listen on (127.0.0.1 unless a test needs another). */
+    private readonly host = '127.0.0.1',
+  ) {
     this.certDer = makeCertificate({ subjectCN: 'token signer', publicKey: this.key.publicKey, issuerKey: this.key.privateKey });
   }
 
@@ -49,8 +53,8 @@ export class TokenIssuer {
       const token = this.token(user, u.searchParams.get('service') ?? '', u.searchParams.getAll('scope'));
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: this.ttl }));
     });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await new Promise<void>((r) => this.server?.listen(0, this.host, r));
+    this.url = `http://${this.host}:${(this.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {

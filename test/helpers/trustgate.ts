@@ -13,7 +13,7 @@ import { freePort, portOpen, startDaemon, waitFor, type Daemon } from './process
 export interface UpstreamSpec {
   name: string;
   registry: string;
-  notary: string;
+  notary?: string;
   ca?: string; // path
   default?: boolean;
   offline?: { maxStaleness?: string };
@@ -21,16 +21,19 @@ export interface UpstreamSpec {
   usernameEnv?: string;
   passwordEnv?: string;
   allowedRealms?: string[];
+  blobRedirectHosts?: string[];
 }
 
 export interface TrustgateSpec {
   upstreams: UpstreamSpec[];
   policy?: Record<string, unknown>[];
-  redis?: string;
+  /** A URL, or the `redis` mapping (sentinels, cluster, credentials, tls). */
+  redis?: string | Record<string, unknown>;
   trust?: Record<string, unknown>;
   timeouts?: Record<string, string>;
   auth?: Record<string, unknown>;
   tls?: { cert: string; key: string };
+  metrics?: Record<string, unknown>;
   env?: Record<string, string>;
 }
 
@@ -51,6 +54,7 @@ export function configDoc(spec: TrustgateSpec, port: number): Record<string, unk
     ...(spec.timeouts ? { timeouts: spec.timeouts } : {}),
     ...(spec.auth ? { auth: spec.auth } : {}),
     ...(spec.tls ? { tls: spec.tls } : {}),
+    ...(spec.metrics ? { metrics: spec.metrics } : {}),
     log: { level: 'warn' },
   };
 }

@@ -94,7 +94,7 @@ t.test('offline grace: expired timestamp refused without it; served, logged and 
   t.equal(audits.length, 2, 'an audit line per pull');
   t.ok(audits.every((a) => a.decision === 'served-under-grace'), 'each says it was served under grace');
   const metrics = (await lenient.tg.app.inject('/metrics')).body;
-  t.match(metrics, /trustgate_manifest_decisions_total\{decision="served-under-grace",reason="",upstream="docker.io"\} 2/);
+  t.match(metrics, /trustgate_manifest_decisions_total\{decision="served-under-grace",reason="",upstream="docker.io",system="notary"\} 2/);
   const remaining = Number(new RegExp(`trustgate_offline_grace_remaining_seconds\\{gun="${GUN}"\\} (-?\\d+)`).exec(metrics)?.[1]);
   // timestamp expires 14 days after import; 20 days later, 30 days of grace leave 24 days
   t.ok(Math.abs(remaining - 24 * 86400) < 120, `grace remaining ${remaining}s`);
@@ -110,7 +110,7 @@ t.test('fresh trust data under a configured grace is simply served', async (t) =
   const { tg } = await offlineApp(t, { store, maxStaleness: '30d' });
   t.equal((await tg.app.inject('/v2/library/off/manifests/v1')).statusCode, 200);
   const metrics = (await tg.app.inject('/metrics')).body;
-  t.match(metrics, /decision="served",reason="",upstream="docker.io"\} 1/);
+  t.match(metrics, /decision="served",reason="",upstream="docker.io",system="notary"\} 1/);
   t.notMatch(metrics, /trustgate_offline_grace_remaining_seconds\{/, 'no grace in use');
 });
 

@@ -56,8 +56,8 @@ t.test('health, readiness and metrics', async (t) => {
   t.equal((await tg.app.inject('/v2/library/ops/manifests/v1')).statusCode, 200);
   t.equal((await tg.app.inject('/v2/library/ops/manifests/nope')).statusCode, 403);
   const metrics = (await tg.app.inject('/metrics')).body;
-  t.match(metrics, /trustgate_manifest_decisions_total\{decision="served",reason="",upstream="docker.io"\} 2/);
-  t.match(metrics, /trustgate_manifest_decisions_total\{decision="refused",reason="NOT_SIGNED",upstream="docker.io"\} 1/);
+  t.match(metrics, /trustgate_manifest_decisions_total\{decision="served",reason="",upstream="docker.io",system="notary"\} 2/);
+  t.match(metrics, /trustgate_manifest_decisions_total\{decision="refused",reason="NOT_SIGNED",upstream="docker.io",system="notary"\} 1/);
   t.match(metrics, /trustgate_cache_lookups_total\{cache="manifest",result="miss"\} 1/);
   t.match(metrics, /trustgate_cache_lookups_total\{cache="manifest",result="hot"\} 1/);
   const expiry = Number(/trustgate_trust_expiry_seconds\{gun="docker.io\/library\/ops"\} (-?\d+)/.exec(metrics)?.[1]);
