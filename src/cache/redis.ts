@@ -15,14 +15,16 @@ import type { TrustStore } from './trust-store.js';
 
 // Bytes + floor: a version below the floor changes nothing (a slower replica never overwrites newer
 // trust data with older); the same version re-stores the bytes (a delegation left out is kept as the
-// snapshot names it) without touching the floor. Returns 1 when something changed.
+// snapshot names it) without touching the floor; a first version, even 0, is a floor. Returns 1 when
+// something changed.
 const PUT_METADATA = `
-local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
+local had = redis.call('HGET', KEYS[2], ARGV[2])
+local cur = tonumber(had or '0')
 local v = tonumber(ARGV[3])
 if v < cur then return 0 end
-if v == cur and redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
+if had and v == cur and redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
-if v > cur then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
+if v > cur or not had then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
 return 1
 `;
 

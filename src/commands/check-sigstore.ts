@@ -42,12 +42,7 @@ export async function runSigstoreCheck(refText: string, opts: SigstoreCheckOptio
     const gun = gunOf(ref);
     reference = `${gun}:${ref.tag}`;
     const registry = opts.registry ?? (ref.registry === DOCKER_HUB ? 'https://registry-1.docker.io' : `https://${ref.registry}`);
-    const sigstore = {
-      ...(opts.key?.length ? { keys: opts.key } : {}),
-      ...(opts.identity?.length ? { identities: identities(opts.identity) } : {}),
-      ...(opts.trustedRoot ? { trustedRoot: opts.trustedRoot } : {}),
-      ...(opts.tlog ? { tlog: opts.tlog } : {}),
-    };
+    const sigstore = sigstoreRule(opts);
     const config = await parseConfig(
       { upstreams: [{ name: ref.registry, registry, default: true }], policy: [{ match: gun, action: 'verify', trust: 'sigstore', sigstore }] },
       { env: process.env, baseDir: process.cwd() },
@@ -57,12 +52,7 @@ export async function runSigstoreCheck(refText: string, opts: SigstoreCheckOptio
       const source = new SigstoreTrustSource({ history: new MemoryTagHistory(), verdictTtlMs: 0, manifestMaxBytes: config.limits.manifestMaxBytes });
       const target = { upstream, repository: ref.repository, gun, decision: new Policy(config.policy, true).decide(gun), accept: undefined };
       const { verdict } = await source.resolveTag(target, ref.tag);
-      if (opts.json) io.out(JSON.stringify({ reference, signed: true, system: 'sigstore', digest: verdict.digest, signedBy: verdict.signedBy, signers: verdict.signers }, null, 2));
-      else {
-        io.out(`${reference} is signed (Sigstore)`);
-        io.out(`  digest   ${verdict.digest}`);
-        io.out(`  signers  ${verdict.signers.join(', ')}`);
-      }
+      printSigned(reference, verdict, opts, io);
       return 0;
     } finally {
       await upstream.close();
@@ -74,4 +64,24 @@ export async function runSigstoreCheck(refText: string, opts: SigstoreCheckOptio
     else io.err(`${notSigned ? 'not signed' : 'error'}: ${err.message} [${err.code}]`);
     return notSigned ? 1 : 2;
   }
+}
+
+/** The policy rule's `sigstore` block, from the command line. */
+function sigstoreRule(opts: SigstoreCheckOptions) {
+  return {
+    ...(opts.key?.length ? { keys: opts.key } : {}),
+    ...(opts.identity?.length ? { identities: identities(opts.identity) } : {}),
+    ...(opts.trustedRoot ? { trustedRoot: opts.trustedRoot } : {}),
+    ...(opts.tlog ? { tlog: opts.tlog } : {}),
+  };
+}
+
+function printSigned(reference: string, verdict: { digest: string; signedBy: unknown; signers: readonly string[] }, opts: SigstoreCheckOptions, io: Output): void {
+  if (opts.json) {
+    io.out(JSON.stringify({ reference, signed: true, system: 'sigstore', digest: verdict.digest, signedBy: verdict.signedBy, signers: verdict.signers }, null, 2));
+    return;
+  }
+  io.out(`${reference} is signed (Sigstore)`);
+  io.out(`  digest   ${verdict.digest}`);
+  io.out(`  signers  ${verdict.signers.join(', ')}`);
 }

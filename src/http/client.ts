@@ -88,23 +88,9 @@ export class HttpClient {
       discard(res.body);
       throw opts.tooLarge(opts.maxBytes);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > limit) break;
-        chunks.push(chunk as Buffer);
-      }
-    } catch (err) {
-      throw toTransportError(url, err);
-    }
-    if (size > limit) {
-      discard(res.body);
-      if (!isError) throw opts.tooLarge(opts.maxBytes);
-      size = chunks.reduce((n, c) => n + c.length, 0);
-    }
-    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks, size) };
+    const { body, over } = await readUpTo(res.body, limit, url);
+    if (over && !isError) throw opts.tooLarge(opts.maxBytes);
+    return { status: res.statusCode, headers: res.headers, body };
   }
 
   async close(): Promise<void> {
@@ -143,4 +129,23 @@ export function toTransportError(url: string, err: unknown): TransportError {
 /** First value of a header that may repeat. */
 export function headerValue(h: string | string[] | undefined): string | undefined {
   return Array.isArray(h) ? h[0] : h;
+}
+
+/** At most `limit` bytes of `body`; `over` when it had more (the rest is discarded). */
+async function readUpTo(body: Dispatcher.ResponseData['body'], limit: number, url: string): Promise<{ body: Buffer; over: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      if (size + (chunk as Buffer).length > limit) {
+        discard(body);
+        return { body: Buffer.concat(chunks, size), over: true };
+      }
+      size += (chunk as Buffer).length;
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    throw toTransportError(url, err);
+  }
+  return { body: Buffer.concat(chunks, size), over: false };
 }

@@ -12,6 +12,7 @@ import { ClientAuth } from './client-auth.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { isOpenPath, parseRequestTarget } from './request-target.js';
 import { API_VERSION_HEADER, registerRoutes } from './routes.js';
+import type { Config } from '../config/config.js';
 import type { Services } from './services.js';
 
 export interface AppOptions {
@@ -32,13 +33,9 @@ export interface TrustgateApp {
 
 export async function buildApp(services: Services, o: AppOptions = {}): Promise<TrustgateApp> {
   const { config } = services;
-  const readTls = async () => (config.tls ? { cert: await readFile(config.tls.certPath), key: await readFile(config.tls.keyPath) } : undefined);
-  let tls: Awaited<ReturnType<typeof readTls>>;
-  try {
-    tls = await readTls();
-  } catch (cause) {
+  const tls = await readTls(config).catch((cause: unknown) => {
     throw new ConfigError(`cannot read the TLS certificate or key: ${(cause as Error).message}`, { cause });
-  }
+  });
   const clientAuth = config.auth ? new ClientAuth(config.auth) : undefined;
   await clientAuth?.load();
   const app = Fastify({
@@ -56,7 +53,36 @@ export async function buildApp(services: Services, o: AppOptions = {}): Promise<
     clientErrorHandler: malformedRequest,
   });
   await app.register(replyFrom, { undici: services.blobDispatchers.follow as unknown as Record<string, unknown>, disableRequestLogging: true });
+  guardRequests(app, config, clientAuth);
+  registerRoutes(app, services, new Audit(app.log, services.metrics, services.decisions));
+  registerOpsRoutes(app, services, o.readinessCacheMs);
 
+  return {
+    app,
+    services,
+    reload: () => reload(app, services, clientAuth),
+    watchedFiles: [config.tls?.certPath, config.tls?.keyPath, config.auth?.htpasswdPath].filter((f): f is string => Boolean(f)),
+    close: () => services.close(),
+  };
+}
+
+/** SIGHUP or a watched file changed. */
+async function reload(app: FastifyInstance, services: Services, clientAuth: ClientAuth | undefined): Promise<void> {
+  const { config } = services;
+  // imported trust data and changed pins take effect now, not at the next refresh
+  services.invalidate();
+  const fresh = await readTls(config);
+  if (fresh) (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext(fresh);
+  await clientAuth?.load();
+  app.log.info({ tls: Boolean(fresh), htpasswd: Boolean(config.auth?.htpasswdPath) }, 'reloaded TLS certificate and client credentials');
+}
+
+async function readTls(config: Config): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+  return config.tls ? { cert: await readFile(config.tls.certPath), key: await readFile(config.tls.keyPath) } : undefined;
+}
+
+/** The request hooks and the one error handler: every refusal is a registry error. */
+function guardRequests(app: FastifyInstance, config: Config, clientAuth: ClientAuth | undefined): void {
   // reads only: refuse pushes and deletes before any body is read; refuse requests no client sends;
   // authenticate on the path the router will route (absolute-form targets refused first)
   app.addHook('onRequest', async (req, reply) => {
@@ -78,24 +104,6 @@ export async function buildApp(services: Services, o: AppOptions = {}): Promise<
   app.setNotFoundHandler(async () => {
     throw new UpstreamNotFoundError('NAME_UNKNOWN', 'not a registry API path');
   });
-  registerRoutes(app, services, new Audit(app.log, services.metrics, services.decisions));
-  registerOpsRoutes(app, services, o.readinessCacheMs);
-
-  const reload = async () => {
-    // imported trust data and changed pins take effect now, not at the next refresh
-    services.invalidate();
-    const fresh = await readTls();
-    if (fresh) (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext(fresh);
-    await clientAuth?.load();
-    app.log.info({ tls: Boolean(fresh), htpasswd: Boolean(config.auth?.htpasswdPath) }, 'reloaded TLS certificate and client credentials');
-  };
-  return {
-    app,
-    services,
-    reload,
-    watchedFiles: [config.tls?.certPath, config.tls?.keyPath, config.auth?.htpasswdPath].filter((f): f is string => Boolean(f)),
-    close: () => services.close(),
-  };
 }
 
 /** Requests too malformed for the HTTP parser still get a registry error envelope. */

@@ -65,21 +65,70 @@ export interface Services {
 
 export function buildServices(config: Config, deps: ServiceDeps): Services {
   const logger = deps.logger ?? pino({ enabled: false });
-  const clock = deps.clock;
-  const { stores } = deps;
-  let metrics: Metrics | undefined;
-  const observe = (upstream: string, service: string) => (seconds: number, outcome: string) =>
-    metrics?.upstreamLatency.observe({ upstream, service, outcome }, seconds);
+  const { stores, clock } = deps;
+  // the metrics are built last (they read the services); until then observations are dropped
+  const late: { metrics?: Metrics } = {};
+  const observe: Observe = (upstream, service) => (seconds, outcome) => late.metrics?.upstreamLatency.observe({ upstream, service, outcome }, seconds);
 
   const policy = new Policy(config.policy, config.trust.tofu);
   const upstreams = registryUpstreams(config, observe);
   const defaultName = config.upstreams.find((u) => u.default)?.name;
   const targets = new Targets(upstreams, defaultName ? upstreams.get(defaultName) : undefined, policy);
-  const notary = buildNotaryClients(config, {
-    store: stores.trustStore,
+  const trust = trustSources(config, { stores, logger, clock, policy, observe, late });
+  const { manifests, artifacts } = manifestServices(config, stores, trust, clock);
+  const metrics = (late.metrics = serviceMetrics(config, stores, trust, manifests, clock));
+  const dispatchers = blobDispatchers(config);
+  return {
+    config,
+    stores,
+    logger,
     policy,
+    targets,
+    upstreams,
+    ...trust,
+    expiries: () => trust.notarySource.expiries(),
+    manifests,
+    artifacts,
+    blobs: new BlobService(dispatchers.direct, dispatchers.redirects),
+    blobDispatchers: dispatchers,
+    tags: new TagService(trust.trustFor),
+    trustFiles: new TrustFileService(stores.trustStore, policy),
+    metrics,
+    decisions: new DecisionLog(clock),
+    invalidate: () => [trust.notarySource, trust.sigstoreSource, manifests].forEach((s) => s.invalidate()),
+    close: async () => {
+      const closing = [...upstreams.values()].map((u) => u.close());
+      await Promise.allSettled([...closing, trust.notary.close(), dispatchers.follow.close(), dispatchers.direct.close()]);
+    },
+  };
+}
+
+type Observe = (upstream: string, service: string) => (seconds: number, outcome: string) => void;
+
+interface TrustSources {
+  readonly notary: NotaryClients;
+  readonly notarySource: NotaryTrustSource;
+  readonly sigstoreSource: SigstoreTrustSource;
+  readonly trustFor: (target: PullTarget) => TrustSource;
+}
+
+interface TrustDeps {
+  readonly stores: Stores;
+  readonly logger: Logger;
+  readonly clock: (() => number) | undefined;
+  readonly policy: Policy;
+  readonly observe: Observe;
+  readonly late: { metrics?: Metrics };
+}
+
+/** The trust systems, and which one (or which combination) a policy decision asks. */
+function trustSources(config: Config, d: TrustDeps): TrustSources {
+  const { clock, logger, late } = d;
+  const notary = buildNotaryClients(config, {
+    store: d.stores.trustStore,
+    policy: d.policy,
     clock,
-    observe: (name) => observe(name, 'notary'),
+    observe: (name) => d.observe(name, 'notary'),
     onEvent: (e) => logger.info({ event: e.type, gun: e.gun, ...eventDetail(e) }, `trust: ${e.type}`),
   });
   const notarySource = new NotaryTrustSource({
@@ -87,32 +136,28 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
     refreshIntervalMs: config.trust.refreshIntervalMs,
     ...(clock ? { clock } : {}),
     onBackgroundError: (gun, err) => logger.warn({ gun, err: err instanceof Error ? err.message : String(err) }, 'background trust refresh failed'),
-    onRefresh: (upstream, _gun, ok) => metrics?.refreshes.inc({ upstream, result: ok ? 'ok' : 'failed' }),
+    onRefresh: (upstream, _gun, ok) => late.metrics?.refreshes.inc({ upstream, result: ok ? 'ok' : 'failed' }),
   });
   const sigstoreSource = new SigstoreTrustSource({
-    history: tagHistory(config, stores),
+    history: tagHistory(config, d.stores),
     // a digest's verified signatures are looked up again after this: a deleted signature stops counting
     verdictTtlMs: Math.max(config.trust.refreshIntervalMs, SIGSTORE_VERDICT_MIN_MS),
     manifestMaxBytes: config.limits.manifestMaxBytes,
     clock,
   });
-  const either = new AnyTrustSource(notarySource, sigstoreSource);
-  const both = new AllTrustSource(notarySource, sigstoreSource);
-  const trustFor = (target: PullTarget): TrustSource => {
-    switch (target.decision.trust) {
-      case 'sigstore':
-        return sigstoreSource;
-      case 'any':
-        return either;
-      case 'all':
-        return both;
-      default:
-        return notarySource;
-    }
-  };
+  const bySystem = new Map<string | undefined, TrustSource>([
+    ['sigstore', sigstoreSource],
+    ['any', new AnyTrustSource(notarySource, sigstoreSource)],
+    ['all', new AllTrustSource(notarySource, sigstoreSource)],
+  ]);
+  return { notary, notarySource, sigstoreSource, trustFor: (target) => bySystem.get(target.decision.trust) ?? notarySource };
+}
+
+/** Manifests, and the signature artifacts served only for subjects the manifests would serve. */
+function manifestServices(config: Config, stores: Stores, trust: TrustSources, clock: (() => number) | undefined) {
   const artifacts = new SignatureArtifacts(config.limits.manifestMaxBytes);
   const manifests = new ManifestService({
-    trustFor,
+    trustFor: trust.trustFor,
     artifacts,
     results: stores.results,
     maxBytes: config.limits.manifestMaxBytes,
@@ -120,7 +165,12 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
     ...(clock ? { clock } : {}),
   });
   artifacts.bind((p, digest) => manifests.servable(p, digest));
-  metrics = new Metrics(
+  return { manifests, artifacts };
+}
+
+function serviceMetrics(config: Config, stores: Stores, trust: TrustSources, manifests: ManifestService, clock: (() => number) | undefined): Metrics {
+  const { notary, notarySource } = trust;
+  return new Metrics(
     {
       trustExpiries: () => notarySource.expiries(),
       singleFlightJoined: () => ({ ...notarySource.joined(), manifest_fetch: manifests.fetches.joined }),
@@ -131,41 +181,6 @@ export function buildServices(config: Config, deps: ServiceDeps): Services {
     clock,
     { maxRepositories: config.metrics.maxRepositories, repositoryLabel: config.metrics.repositoryLabel },
   );
-  const dispatchers = blobDispatchers(config);
-  return {
-    config,
-    stores,
-    logger,
-    policy,
-    targets,
-    upstreams,
-    notary,
-    notarySource,
-    sigstoreSource,
-    trustFor,
-    expiries: () => notarySource.expiries(),
-    manifests,
-    artifacts,
-    blobs: new BlobService(dispatchers.direct, dispatchers.redirects),
-    blobDispatchers: dispatchers,
-    tags: new TagService(trustFor),
-    trustFiles: new TrustFileService(stores.trustStore, policy),
-    metrics,
-    decisions: new DecisionLog(clock),
-    invalidate: () => {
-      notarySource.invalidate();
-      sigstoreSource.invalidate();
-      manifests.invalidate();
-    },
-    close: async () => {
-      await Promise.allSettled([
-        ...[...upstreams.values()].map((u) => u.close()),
-        notary.close(),
-        dispatchers.follow.close(),
-        dispatchers.direct.close(),
-      ]);
-    },
-  };
 }
 
 const SIGSTORE_VERDICT_MIN_MS = 60_000;
@@ -176,7 +191,7 @@ function tagHistory(config: Config, stores: Stores): TagHistoryStore {
   return new ResilientTagHistory(new RedisTagHistory(stores.health.client, config.redisPrefix), stores.health);
 }
 
-function registryUpstreams(config: Config, observe: (upstream: string, service: string) => (s: number, outcome: string) => void): Map<string, RegistryUpstream> {
+function registryUpstreams(config: Config, observe: Observe): Map<string, RegistryUpstream> {
   const t = config.timeouts;
   const out = new Map<string, RegistryUpstream>();
   for (const u of config.upstreams) {

@@ -6,6 +6,7 @@ import { DeserializationError, DelegationError, WrongTypeError } from '../errors
 import { parseJsonDocument, type JsonObject, type JsonValue } from './canonical.js';
 import { decodeBase64, makePublicKey, type PublicKey } from './public-key.js';
 import type { Signature } from './signatures.js';
+import type { Envelope, Common, RoleSpec, Root, FileMeta, Timestamp, Snapshot, DelegationSpec, TargetIndex, Targets } from './metadata-types.js';
 
 export const ROOT = 'root';
 export const TARGETS = 'targets';
@@ -23,61 +24,7 @@ export const METADATA_FILE_NAME = new RegExp(`^(?:\\d{1,10}\\.)?${ROLE_PATTERN}(
 
 const TUF_TYPES: Record<string, string> = { root: 'Root', targets: 'Targets', snapshot: 'Snapshot', timestamp: 'Timestamp' };
 
-export interface Envelope {
-  readonly signed: JsonObject;
-  readonly signatures: Signature[];
-  /** The canonical re-encoding of `signed`: what the signatures cover. */
-  readonly message: Buffer;
-}
-
-export interface Common {
-  readonly type: string;
-  readonly version: number;
-  readonly expires: Date;
-}
-
-export interface RoleSpec {
-  readonly keyIds: readonly string[];
-  readonly threshold: number;
-}
-
-export interface Root extends Common {
-  readonly keys: ReadonlyMap<string, PublicKey>;
-  readonly roles: ReadonlyMap<string, RoleSpec>;
-  readonly consistentSnapshot: boolean;
-}
-
-export interface FileMeta {
-  readonly length: number;
-  /** Algorithm → digest, still base64 as written. */
-  readonly hashes: ReadonlyMap<string, string>;
-}
-
-export interface Timestamp extends Common {
-  readonly snapshot: FileMeta;
-}
-
-export interface Snapshot extends Common {
-  readonly meta: ReadonlyMap<string, FileMeta>;
-}
-
-export interface DelegationSpec extends RoleSpec {
-  readonly name: string;
-  readonly paths: readonly string[];
-}
-
-/** A targets file's `targets`, parsed entry by entry on lookup (a file may list tens of thousands). */
-export interface TargetIndex {
-  get(name: string): FileMeta | undefined;
-  readonly size: number;
-  names(): IterableIterator<string>;
-}
-
-export interface Targets extends Common {
-  readonly targets: TargetIndex;
-  readonly delegationKeys: ReadonlyMap<string, PublicKey>;
-  readonly delegations: readonly DelegationSpec[];
-}
+export type { Envelope, Common, RoleSpec, Root, FileMeta, Timestamp, Snapshot, DelegationSpec, TargetIndex, Targets } from './metadata-types.js';
 
 // ---- guards ----------------------------------------------------------------------------
 

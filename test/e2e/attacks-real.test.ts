@@ -62,7 +62,7 @@ t.test('attacks through a real notary-server and registry', async (t) => {
 
   /** Apply a fault to a trustgate, expect the refusal, then the honest answer again. */
   async function attack(t: Test, tg: RunningTrustgate, mitm: FaultProxy, mode: FaultMode, tag: string, status: number, reason: string, role?: string) {
-    mitm.mode = mode;
+    mitm.inject(t, mode);
     const r = await fetch(`${tg.url}/v2/${REPO}/manifests/${tag}`, { headers: accept });
     t.equal(r.status, status, `${mode.kind} refused`);
     const e = ((await r.json()) as ErrorBody).errors[0];
@@ -87,9 +87,11 @@ t.test('attacks through a real notary-server and registry', async (t) => {
       ['snapshot', oldSnapshot],
       ['targets', oldTargets],
     ] as const) {
-      const tg = await start();
-      await attack(t, tg, notaryMitm, { kind: 'replay', path: new RegExp(`/${file}\\.[0-9a-f]{64}\\.json$`), body: bytes }, 'v1', 403, 'LENGTH_OR_HASH_MISMATCH', file);
-      await tg.stop();
+      await t.test(file, async (t) => {
+        const tg = await start();
+        t.teardown(tg.stop);
+        await attack(t, tg, notaryMitm, { kind: 'replay', path: new RegExp(`/${file}\\.[0-9a-f]{64}\\.json$`), body: bytes }, 'v1', 403, 'LENGTH_OR_HASH_MISMATCH', file);
+      });
     }
   });
 
@@ -103,7 +105,8 @@ t.test('attacks through a real notary-server and registry', async (t) => {
     const tg = await start();
     t.teardown(tg.stop);
     offset = 15 * DAY;
-    notaryMitm.mode = { kind: 'replay', path: /timestamp\.json$/, body: oldTimestamp };
+    t.teardown(() => (offset = 0));
+    notaryMitm.inject(t, { kind: 'replay', path: /timestamp\.json$/, body: oldTimestamp });
     const r = await fetch(`${tg.url}/v2/${REPO}/manifests/v1`, { headers: accept });
     t.equal(r.status, 403);
     const e = ((await r.json()) as ErrorBody).errors[0];

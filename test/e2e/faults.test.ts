@@ -115,7 +115,7 @@ t.test('faults', async (t) => {
     const tg = await startInProcess(dir.path, { ...spec, timeouts: { headers: '1s', bodyIdle: '1s' } });
     t.teardown(tg.stop);
 
-    proxy.mode = { kind: 'hang', path: /\/manifests\// };
+    proxy.inject(t, { kind: 'hang', path: /\/manifests\// });
     const hung = await timed(`${tg.url}/v2/${REPO}/manifests/v1`);
     t.equal(hung.status, 503, 'a registry that never answers: refused');
     t.equal((JSON.parse(hung.body) as ErrorBody).errors[0]?.detail.reason, 'TIMEOUT');
@@ -161,15 +161,17 @@ t.test('faults', async (t) => {
       [{ kind: 'garbage', path: /root\.json$/ }, 403, 'METADATA_MALFORMED'],
     ] as const;
     for (const [mode, status, reason] of cases) {
-      const tg = await startInProcess(dir.path, spec); // nothing stored: the fault is all there is
-      nproxy.mode = mode;
-      const r = await timed(`${tg.url}/v2/${REPO}/manifests/v1`);
-      t.equal(r.status, status, `${mode.kind} ${mode.path}`);
-      t.equal((JSON.parse(r.body) as ErrorBody).errors[0]?.detail.reason, reason);
-      t.ok(r.ms < 5_000, `bounded (${r.ms} ms)`);
-      nproxy.mode = { kind: 'pass' };
-      t.equal((await timed(`${tg.url}/v2/${REPO}/manifests/v1`)).status, 200, 'and served once Notary behaves');
-      await tg.stop();
+      await t.test(`${mode.kind} ${mode.path}`, async (t) => {
+        const tg = await startInProcess(dir.path, spec); // nothing stored: the fault is all there is
+        t.teardown(tg.stop);
+        nproxy.inject(t, mode);
+        const r = await timed(`${tg.url}/v2/${REPO}/manifests/v1`);
+        t.equal(r.status, status, `${mode.kind} ${mode.path}`);
+        t.equal((JSON.parse(r.body) as ErrorBody).errors[0]?.detail.reason, reason);
+        t.ok(r.ms < 5_000, `bounded (${r.ms} ms)`);
+        nproxy.mode = { kind: 'pass' };
+        t.equal((await timed(`${tg.url}/v2/${REPO}/manifests/v1`)).status, 200, 'and served once Notary behaves');
+      });
     }
   });
 });

@@ -223,14 +223,16 @@ t.test('the proxy against real peers', async (t) => {
       { kind: 'lie-digest' as const, digest: w.digests.v2?.digest as string },
     ];
     for (const fault of faults) {
-      const tg = await startInProcess(dir.path, w.spec()); // empty cache: the manifest is fetched again
-      w.proxy.mode = fault;
-      const r = await fetch(`${tg.url}/v2/${REPO}/manifests/v1`);
-      t.equal(r.status, 403, fault.kind);
-      t.equal(((await r.json()) as { errors: { detail: { reason: string } }[] }).errors[0]?.detail.reason, 'DIGEST_MISMATCH');
-      w.proxy.mode = { kind: 'pass' };
-      t.equal((await fetch(`${tg.url}/v2/${REPO}/manifests/v1`)).status, 200, 'served again once the upstream is honest');
-      await tg.stop();
+      await t.test(fault.kind, async (t) => {
+        const tg = await startInProcess(dir.path, w.spec()); // empty cache: the manifest is fetched again
+        t.teardown(tg.stop);
+        w.proxy.inject(t, fault);
+        const r = await fetch(`${tg.url}/v2/${REPO}/manifests/v1`);
+        t.equal(r.status, 403, fault.kind);
+        t.equal(((await r.json()) as { errors: { detail: { reason: string } }[] }).errors[0]?.detail.reason, 'DIGEST_MISMATCH');
+        w.proxy.mode = { kind: 'pass' };
+        t.equal((await fetch(`${tg.url}/v2/${REPO}/manifests/v1`)).status, 200, 'served again once the upstream is honest');
+      });
     }
   });
 

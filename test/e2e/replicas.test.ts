@@ -59,7 +59,7 @@ t.test('replicas share trust data and rollback memory through Redis', async (t) 
 
   t.equal((await fetch(`${a.url}/v2/${REPO}/manifests/v1`, { headers: accept })).status, 200, 'replica A pulls and records the newest versions');
 
-  notaryB.mode = { kind: 'replay', path: /\/timestamp\.json$/, body: oldTimestamp };
+  notaryB.inject(t, { kind: 'replay', path: /\/timestamp\.json$/, body: oldTimestamp });
   const rolledBack = await fetch(`${b.url}/v2/${REPO}/manifests/v2`, { headers: accept });
   t.equal(rolledBack.status, 403, 'replica B refuses the replayed timestamp');
   const err = (await rolledBack.json()) as { errors: { code: string; detail: { reason: string; role?: string } }[] };
@@ -81,6 +81,7 @@ t.test('replicas share trust data and rollback memory through Redis', async (t) 
     await cli.addHash(GUN, 'v3', v1.body);
     const unreachable = new FaultProxy(notary.url);
     await unreachable.start();
+    t.teardown(() => unreachable.stop());
     const cfg = join(dir.path, 'warm.yaml');
     writeFileSync(cfg, stringify({ ...configDoc(spec(notary.url), 0), redisPrefix: 'shared:' }));
     const warm = await run(process.execPath, [CLI, 'warm', '--config', cfg, `${REPO}:v3`, REPO]);

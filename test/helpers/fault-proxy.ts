@@ -49,6 +49,17 @@ export class FaultProxy {
     return this.url;
   }
 
+  /**
+   * Inject `mode` for the rest of test `t`: its teardown puts the proxy back to pass-through, so a
+   * failing assertion never leaves the fault in place for the next test.
+   */
+  inject(t: { teardown(fn: () => void): void }, mode: FaultMode): void {
+    this.mode = mode;
+    t.teardown(() => {
+      this.mode = { kind: 'pass' };
+    });
+  }
+
   /** Connections currently open to this proxy (from trustgate). */
   connections(): Promise<number> {
     return new Promise((resolve) => this.server?.getConnections((_e, n) => resolve(n)) ?? resolve(0));

@@ -2,7 +2,8 @@ import type { Test } from 'tap';
 import { MemoryTrustStore, type TrustStore } from '../../src/cache/trust-store.js';
 import type { MetadataFetcher } from '../../src/notary/remote.js';
 import { TrustUpdater, type UpdaterEvent } from '../../src/notary/updater.js';
-import { NO_PINNING, type TrustPinning } from '../../src/trust/index.js';
+import { NO_PINNING, TrustedMetadataSet, type TrustPinning } from '../../src/trust/index.js';
+import type { RepoSimulator } from './simulator.js';
 
 export interface UpdaterSetup {
   store?: TrustStore;
@@ -37,4 +38,39 @@ export async function rejectsWith(
   t.ok(err instanceof cls, `expected ${cls.name}, got ${err === undefined ? 'success' : `${err.constructor.name}: ${err.message}`}`);
   t.equal(err?.code, code, 'error code');
   return err ?? new Error('resolved');
+}
+
+/** Assert that `fn` throws an error of class `cls` with `code` (never its message). */
+export function throwsWith(
+  t: Test,
+  fn: () => unknown,
+  cls: abstract new (...args: never[]) => Error,
+  code: string,
+): Error & { code?: string; role?: string; cause?: unknown } {
+  let err: (Error & { code?: string }) | undefined;
+  try {
+    fn();
+  } catch (e) {
+    err = e as Error & { code?: string };
+  }
+  t.ok(err instanceof cls, `expected ${cls.name}, got ${err === undefined ? 'success' : `${err.constructor.name}: ${err.message}`}`);
+  t.equal(err?.code, code, 'error code');
+  return err ?? new Error('returned');
+}
+
+/**
+ * The trust engine alone, fed a simulator's published files in notary's order up to `targets`
+ * (no updater, no store): for tests that aim at one check of TrustedMetadataSet.
+ */
+export function setThroughTargets(sim: RepoSimulator, pinning: TrustPinning = NO_PINNING): TrustedMetadataSet {
+  const file = (name: string) => {
+    const b = sim.files.get(name);
+    if (!b) throw new Error(`the simulator has not published ${name}`);
+    return b;
+  };
+  const set = TrustedMetadataSet.fromRoot(file('root'), { gun: sim.gun, now: sim.now, pinning }, false);
+  set.updateTimestamp(file('timestamp'), 0);
+  set.updateSnapshot(file('snapshot'), 0);
+  set.updateTargets(file('targets'), 0);
+  return set;
 }
