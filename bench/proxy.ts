@@ -1,19 +1,22 @@
 // Benchmark: trustgate against the same registry three ways in one run, so every figure has a
 // baseline from the same machine at the same moment:
 //   manifests  GET and HEAD by signed tag (warm), 32 connections: direct, nginx, trustgate
-//   blobs      a 256 MiB blob: direct, nginx, trustgate streaming, trustgate redirect mode
+//   blobs      a 256 MiB blob: direct, nginx, trustgate streaming, trustgate redirect mode, and
+//              through the front-proxy recipe (deploy/nginx/trustgate-front.conf)
 //   cold       first pull through a fresh trustgate (empty caches) vs `notary lookup` with an
 //              empty trust dir (the Go notary client)
 // Needs: docker-registry, notary, nginx, wrk, curl (scripts/install-bench.sh). Run: npm run bench:proxy
 
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NAME_COMPONENT, startFront } from '../test/helpers/front.js';
 import { buildLayouts, manifestOf, push, ALL_MANIFEST_TYPES } from '../test/helpers/images.js';
 import { NotaryCli, startNotaryServer } from '../test/helpers/notary.js';
 import { startRegistry } from '../test/helpers/peers.js';
-import { freePort, portOpen, run, runOk, startDaemon, tempDir, waitFor } from '../test/helpers/process.js';
+import { freePort, portOpen, run, startDaemon, tempDir, waitFor } from '../test/helpers/process.js';
 import { startProcess, type TrustgateSpec } from '../test/helpers/trustgate.js';
+import { ab, curlDownload, ownDownload, rssMiB, startNginx, uploadBlob, wrk, type WrkResult } from './proxy-clients.js';
 
 const DURATION = process.env.BENCH_SECONDS ?? '10';
 const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB ?? 256);
@@ -21,45 +24,6 @@ const REPO = 'library/bench';
 const GUN = `docker.io/${REPO}`;
 const dir = tempDir('bench');
 const stops: (() => Promise<void>)[] = [];
-
-interface WrkResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-function ms(v: string): number {
-  const m = /([\d.]+)(us|ms|s)/.exec(v);
-  if (!m) return NaN;
-  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
-}
-
-const ACCEPT = ALL_MANIFEST_TYPES.join(', ');
-
-/** GET load with wrk (one thread, 32 connections). */
-async function wrk(url: string): Promise<WrkResult> {
-  const out = await runOk('wrk', ['-t1', '-c32', `-d${DURATION}s`, '--latency', '-H', `Accept: ${ACCEPT}`, url], { timeoutMs: 120_000 });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p50 = ms(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const p99 = ms(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((n, x) => n + Number(x), 0) : 0);
-  return { rps, p50, p99, errors };
-}
-
-/** HEAD load with ApacheBench (wrk waits for a body after a HEAD with Content-Length). */
-async function ab(url: string): Promise<WrkResult> {
-  const n = String(Math.max(2000, Number(DURATION) * 4000));
-  const out = await runOk('ab', ['-q', '-k', '-i', '-c', '32', '-t', DURATION, '-n', n, '-H', `Accept: ${ACCEPT}`, url], { timeoutMs: 120_000 });
-  return {
-    rps: Number(/Requests per second:\s+([\d.]+)/.exec(out)?.[1]),
-    p50: Number(/\s50%\s+(\d+)/.exec(out)?.[1]),
-    p99: Number(/\s99%\s+(\d+)/.exec(out)?.[1]),
-    errors: Number(/Failed requests:\s+(\d+)/.exec(out)?.[1] ?? 0) + Number(/Non-2xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0),
-  };
-}
 
 /**
  * Blob rounds: `WARMUP` unmeasured, then `ROUNDS` measured. A Node.js process reaches its steady blob
@@ -69,65 +33,6 @@ async function ab(url: string): Promise<WrkResult> {
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-/** MB/s downloading `url` once with curl (following redirects). */
-async function download(url: string): Promise<number> {
-  const out = await runOk('curl', ['-s', '-L', '-o', '/dev/null', '-w', '%{speed_download} %{size_download}', url], { timeoutMs: 300_000 });
-  const [speed, size] = out.trim().split(' ').map(Number) as [number, number];
-  if (size !== BLOB_MIB << 20) throw new Error(`downloaded ${size} bytes from ${url}`);
-  return speed / 1e6;
-}
-
-function rssMiB(pid: number | undefined): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
-}
-
-async function uploadBlob(registry: string, data: Buffer): Promise<string> {
-  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
-  const start = await fetch(`${registry}/v2/${REPO}/blobs/uploads/`, { method: 'POST' });
-  const location = new URL(start.headers.get('location') ?? '', registry);
-  location.searchParams.set('digest', digest);
-  const put = await fetch(location, { method: 'PUT', body: data, headers: { 'content-type': 'application/octet-stream' } });
-  if (put.status !== 201) throw new Error(`blob upload: HTTP ${put.status}`);
-  return digest;
-}
-
-async function startNginx(upstreamPort: number): Promise<string> {
-  const port = await freePort();
-  const base = join(dir.path, 'nginx');
-  mkdirSync(base, { recursive: true });
-  const conf = join(base, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${base}/nginx.pid;
-error_log ${base}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${base}/body; proxy_temp_path ${base}/proxy; fastcgi_temp_path ${base}/fcgi;
-  uwsgi_temp_path ${base}/uwsgi; scgi_temp_path ${base}/scgi;
-  upstream registry { server 127.0.0.1:${upstreamPort}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://registry;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $http_host;
-      proxy_buffering off;
-      proxy_buffers 4 256k;
-    }
-  }
-}
-`,
-  );
-  const d = startDaemon('nginx', 'nginx', ['-c', conf, '-p', base], join(base, 'stdout.log'));
-  stops.push(() => d.stop());
-  await waitFor('nginx', () => portOpen(port), 10_000, d);
-  return `http://127.0.0.1:${port}`;
-}
 
 async function main() {
   const registry = await startRegistry(dir.path);
@@ -136,7 +41,7 @@ async function main() {
   const layouts = buildLayouts(join(dir.path, 'oci'));
   await push(layouts.single, 'v1', `${host}/${REPO}:v1`, { format: 'v2s2' });
   const v1 = await manifestOf(registry.url, REPO, 'v1');
-  const blob = await uploadBlob(registry.url, randomBytes(BLOB_MIB << 20));
+  const blob = await uploadBlob(registry.url, REPO, randomBytes(BLOB_MIB << 20));
 
   const notary = await startNotaryServer({ dir: join(dir.path, 'notary') });
   stops.push(notary.stop);
@@ -155,7 +60,7 @@ async function main() {
   stops.push(tg.stop);
   const tgRedirect = await startProcess(dir.path, spec('redirect'));
   stops.push(tgRedirect.stop);
-  const nginx = await startNginx(registry.port);
+  const nginx = await startNginx(registry.port, join(dir.path, 'nginx'), stops);
 
   const manifest = (base: string) => `${base}/v2/${REPO}/manifests/v1`;
   const warm = await fetch(manifest(tg.url), { headers: { accept: ALL_MANIFEST_TYPES.join(',') } });
@@ -176,7 +81,7 @@ async function main() {
     ['trustgate → registry (warm, verified)', tg.url],
     ['bare node:http server, same bytes from memory (floor)', `http://127.0.0.1:${staticPort}`],
   ] as const) {
-    rows.push([label, await wrk(manifest(base)), await ab(manifest(base))]);
+    rows.push([label, await wrk(manifest(base), DURATION), await ab(manifest(base), DURATION)]);
   }
 
   // the blob runs are interleaved (one download of each, round after round) so drift in a shared
@@ -187,6 +92,9 @@ async function main() {
   await waitFor('node pipe', () => portOpen(pipePort));
   const tgFresh = await startProcess(dir.path, spec('stream'));
   stops.push(tgFresh.stop);
+  // the shipped recipe, in front of the trustgate that served the manifest load
+  const front = await startFront(join(dir.path, 'front'), { trustgate: `127.0.0.1:${tg.port}`, registry: registry.url, upstreamName: 'docker.io', directRepositories: `library/${NAME_COMPONENT}` });
+  stops.push(front.stop);
   const blobUrl = (base: string) => `${base}/v2/${REPO}/blobs/${blob}`;
   const blobTargets: [string, string][] = [
     ['registry direct', blobUrl(registry.url)],
@@ -195,21 +103,26 @@ async function main() {
     ['trustgate stream', blobUrl(tg.url)],
     ['trustgate redirect', blobUrl(tgRedirect.url)],
     ['trustgate stream (a process that served no manifest load)', blobUrl(tgFresh.url)],
+    ['front proxy (deploy/nginx recipe): blobs straight to the registry', blobUrl(front.url)],
   ];
   const rssBefore = rssMiB(tg.daemon.child.pid);
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(tg.daemon.child.pid))), 50);
-  const speeds = blobTargets.map(() => [] as number[]);
+  // each download with curl and with the benchmark's own client (undici, in this process), one after
+  // the other, so both see the same process states
+  const speeds = blobTargets.map(() => ({ curl: [] as number[], own: [] as number[] }));
   for (let i = -WARMUP; i < ROUNDS; i++) {
     for (const [k, [, url]] of blobTargets.entries()) {
-      const v = await download(url);
-      if (i >= 0) speeds[k]?.push(v);
+      const viaCurl = await curlDownload(url, BLOB_MIB << 20);
+      const viaOwn = await ownDownload(url, BLOB_MIB << 20);
+      if (i >= 0) speeds[k]?.curl.push(viaCurl);
+      if (i >= 0) speeds[k]?.own.push(viaOwn);
     }
   }
   clearInterval(sampler);
   const rssAfter = rssMiB(tg.daemon.child.pid);
-  const blobs: [string, number][] = blobTargets.map(([label], k) => [label, median(speeds[k] ?? [])]);
-  const streamedGiB = ((WARMUP + ROUNDS) * BLOB_MIB) / 1024;
+  const blobs = blobTargets.map(([label], k) => ({ label, curl: median(speeds[k]?.curl ?? []), own: median(speeds[k]?.own ?? []) }));
+  const streamedGiB = (2 * (WARMUP + ROUNDS) * BLOB_MIB) / 1024;
 
   // cold: the first pull of a repository trustgate has never seen (running process, empty caches for
   // it), and the same through a freshly started process; `notary lookup` with an empty trust dir
@@ -237,22 +150,22 @@ async function main() {
   const direct = rows[0] as (typeof rows)[number];
   const tgRow = rows[2] as (typeof rows)[number];
   const floorRow = rows[3] as (typeof rows)[number];
-  const nginxBlob = blobs[1]?.[1] ?? NaN;
-  const directBlob = blobs[0]?.[1] ?? NaN;
-  const pipeBlob = blobs[2]?.[1] ?? NaN;
-  const streamBlob = blobs[3]?.[1] ?? 0;
-  const redirectBlob = blobs[4]?.[1] ?? 0;
+  type Blob = (typeof blobs)[number];
+  const [directBlob, nginxBlob, pipeBlob, streamBlob, redirectBlob, , frontBlob] = blobs as [Blob, Blob, Blob, Blob, Blob, Blob, Blob];
   const f = (n: number, d = 0) => n.toFixed(d);
+  const target = (what: string, met: boolean, detail: string) => `- ${what}: ${met ? 'met' : 'NOT met'} (${detail})`;
+  const x = (a: number, b: number) => `${f(a / b, 2)}×`;
+  const [tgGet, floorGet, directGet] = [tgRow[1], floorRow[1], direct[1]];
   const lines = [
     `# trustgate proxy benchmark (${new Date().toISOString()}, node ${process.version}, ${DURATION}s per run, wrk -t1 -c32)`,
     '',
     '| manifest by signed tag | GET req/s (wrk) | GET p50 | GET p99 | HEAD req/s (ab) | HEAD p50 | HEAD p99 | errors | GET × registry direct |',
     '|---|---|---|---|---|---|---|---|---|',
-    ...rows.map(([label, g, h]) => `| ${label} | ${f(g.rps)} | ${f(g.p50, 2)} ms | ${f(g.p99, 2)} ms | ${f(h.rps)} | ${f(h.p50)} ms | ${f(h.p99)} ms | ${g.errors + h.errors} | ${f(g.rps / direct[1].rps, 2)}× |`),
+    ...rows.map(([label, g, h]) => `| ${label} | ${f(g.rps)} | ${f(g.p50, 2)} ms | ${f(g.p99, 2)} ms | ${f(h.rps)} | ${f(h.p50)} ms | ${f(h.p99)} ms | ${g.errors + h.errors} | ${f(g.rps / directGet.rps, 2)}× |`),
     '',
-    `| ${BLOB_MIB} MiB blob GET (median of ${ROUNDS} interleaved rounds) | MB/s | × nginx | × bare Node pipe | × direct |`,
-    '|---|---|---|---|---|',
-    ...blobs.map(([label, v]) => `| ${label} | ${f(v)} | ${f(v / nginxBlob, 2)}× | ${f(v / pipeBlob, 2)}× | ${f(v / directBlob, 2)}× |`),
+    `| ${BLOB_MIB} MiB blob GET (median of ${ROUNDS} interleaved rounds) | curl MB/s | × nginx | × bare Node pipe | × direct | own client (undici) MB/s | × bare Node pipe | × direct |`,
+    '|---|---|---|---|---|---|---|---|',
+    ...blobs.map((b) => `| ${b.label} | ${f(b.curl)} | ${x(b.curl, nginxBlob.curl)} | ${x(b.curl, pipeBlob.curl)} | ${x(b.curl, directBlob.curl)} | ${f(b.own)} | ${x(b.own, pipeBlob.own)} | ${x(b.own, directBlob.own)} |`),
     '',
     `trustgate RSS while streaming ${f(streamedGiB, 1)} GiB of blobs: ${f(rssBefore)} MiB before, ${f(rssPeak)} MiB peak, ${f(rssAfter)} MiB after`,
     '',
@@ -262,10 +175,17 @@ async function main() {
     `| trustgate, first request to a freshly started process | ${f(median(coldProcess), 1)} ms |`,
     `| notary lookup (Go client, empty trust dir, process start included) | ${f(median(coldNotary), 1)} ms |`,
     '',
-    `targets: warm manifest GET ≥ 10× registry direct: ${tgRow[1].rps >= 10 * direct[1].rps ? 'met' : 'NOT met'} (${f(tgRow[1].rps / direct[1].rps, 1)}×); ` +
-      `p99 ≤ 5 ms: ${tgRow[1].p99 <= 5 ? 'met' : 'NOT met'} (${f(tgRow[1].p99, 2)} ms; a bare node:http server: ${f(floorRow[1].p99, 2)} ms, ${f(tgRow[1].rps / floorRow[1].rps, 2)}× its req/s); ` +
-      `stream ≥ 75% of nginx: ${streamBlob >= 0.75 * nginxBlob ? 'met' : 'NOT met'} (${f((streamBlob / nginxBlob) * 100)}%; ${f((streamBlob / pipeBlob) * 100)}% of a bare Node.js pipe); ` +
-      `redirect ≥ 95% of direct: ${redirectBlob >= 0.95 * directBlob ? 'met' : 'NOT met'} (${f((redirectBlob / directBlob) * 100)}%)`,
+    'targets:',
+    target('warm manifest GET ≥ 10× registry direct', tgGet.rps >= 10 * directGet.rps, x(tgGet.rps, directGet.rps)),
+    target('warm manifest GET ≥ 0.6× the bare node:http floor’s req/s', tgGet.rps >= 0.6 * floorGet.rps, `${x(tgGet.rps, floorGet.rps)}: ${f(tgGet.rps)} vs ${f(floorGet.rps)}`),
+    target('warm manifest GET p99 ≤ 2× the floor’s p99', tgGet.p99 <= 2 * floorGet.p99, `${x(tgGet.p99, floorGet.p99)}: ${f(tgGet.p99, 2)} vs ${f(floorGet.p99, 2)} ms`),
+    target('warm manifest GET p99 ≤ 5 ms', tgGet.p99 <= 5, `${f(tgGet.p99, 2)} ms`),
+    target('stream, in the process that served the manifest load, ≥ 0.9× the bare Node pipe (curl)', streamBlob.curl >= 0.9 * pipeBlob.curl, x(streamBlob.curl, pipeBlob.curl)),
+    target('the same with the own client', streamBlob.own >= 0.9 * pipeBlob.own, x(streamBlob.own, pipeBlob.own)),
+    target('stream ≥ 0.75× nginx (curl)', streamBlob.curl >= 0.75 * nginxBlob.curl, x(streamBlob.curl, nginxBlob.curl)),
+    target('redirect ≥ 0.95× direct (curl)', redirectBlob.curl >= 0.95 * directBlob.curl, x(redirectBlob.curl, directBlob.curl)),
+    target('redirect ≥ 0.95× direct (own client)', redirectBlob.own >= 0.95 * directBlob.own, x(redirectBlob.own, directBlob.own)),
+    target('front proxy blob ≥ 0.95× nginx → registry (curl)', frontBlob.curl >= 0.95 * nginxBlob.curl, x(frontBlob.curl, nginxBlob.curl)),
   ];
   console.log(lines.join('\n'));
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });

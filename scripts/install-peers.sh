@@ -12,6 +12,7 @@
 #   podman           podman           podman 4.3: registries.conf (location replaced, mirror)
 #   promtool         prometheus       checks and unit-tests the shipped alert rules
 #   pgrep            procps           tests check that nothing is left running
+#   nginx            nginx            runs the shipped front-proxy recipe (deploy/nginx/)
 #   python3 nacl, cryptography (python3-nacl, python3-cryptography): cosign-format key pairs for the
 #                    Sigstore tests (test/helpers/make-cosign-key.py)
 # and, for the tests, Debian 13's skopeo (Sigstore enabled) into the repository's .peers/
@@ -21,7 +22,7 @@ declare -A package=(
   [notary-server]=notary [notary-signer]=notary [notary]=notary
   [docker-registry]=docker-registry [skopeo]=skopeo
   [redis-server]=redis-server [redis-cli]=redis-tools [dockerd]=docker.io [ctr]=containerd [containerd]=containerd
-  [podman]=podman [promtool]=prometheus [pgrep]=procps
+  [podman]=podman [promtool]=prometheus [pgrep]=procps [nginx]=nginx
 )
 if [ "${1:-}" = demo ]; then
   commands=(notary-server notary docker-registry skopeo)

@@ -3,7 +3,7 @@
 // close upstream and Redis connections. SIGHUP: forget every verified answer, re-read the TLS
 // certificate and client credentials.
 
-import { unwatchFile, watchFile } from 'node:fs';
+import { unwatchFile, watchFile, writeSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { watchImports } from '../cache/import-watch.js';
 import { openStores } from '../cache/stores.js';
@@ -11,9 +11,10 @@ import { loadConfig } from '../config/config.js';
 import { buildApp } from '../server/app.js';
 import { buildServices } from '../server/services.js';
 import { listeningOn, stopOnSignals } from './lifecycle.js';
+import { LineBatch } from './log-batch.js';
 
 /**
- * JSON lines, buffered (an audit line per pull must not cost a write(2) per pull); human-readable
+ * JSON lines, buffered (an audit line per pull must not cost a write(2) per pull; log-batch.ts); human-readable
  * lines when run in a terminal (TRUSTGATE_LOG_FORMAT=json|pretty overrides).
  */
 function makeLogger(level: string): { logger: Logger; flush: () => void } {
@@ -22,9 +23,11 @@ function makeLogger(level: string): { logger: Logger; flush: () => void } {
   if (format === 'pretty') {
     return { logger: pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service' } } }), flush: () => {} };
   }
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => destination.flush(), 1000).unref();
-  return { logger: pino(base, destination), flush: () => destination.flushSync() };
+  const lines = new LineBatch(pino.destination({ dest: 1, sync: false, minLength: 4096 }), (data) => writeSync(1, data));
+  setInterval(() => lines.flush(), 1000).unref();
+  // before the destination's own exit hook, so the lines of the last turn are not lost
+  process.prependListener('exit', () => lines.flushSync());
+  return { logger: pino(base, lines), flush: () => lines.flushSync() };
 }
 
 export async function runServe(opts: { config?: string }): Promise<void> {

@@ -93,8 +93,18 @@ export class ManifestService {
   async get(p: PullTarget, reference: string): Promise<ServedManifest> {
     const byDigest = DIGEST.test(reference);
     if (p.decision.action === 'allow') return this.unverified(p, reference);
-    if (!byDigest && this.opts.artifacts && isSignatureArtifactTag(p, reference)) return this.opts.artifacts.byTag(p, reference);
+    if (this.isArtifactTag(p, reference)) return (this.opts.artifacts as SignatureArtifacts).byTag(p, reference);
     return this.hotAnswer(p, reference) ?? (byDigest ? this.byDigest(p, reference) : this.byTag(p, reference));
+  }
+
+  /** What `get` answers without any I/O, when this process holds a warm answer for the reference; else undefined. */
+  warm(p: PullTarget, reference: string): ServedManifest | undefined {
+    if (p.decision.action === 'allow' || this.isArtifactTag(p, reference)) return undefined;
+    return this.hotAnswer(p, reference);
+  }
+
+  private isArtifactTag(p: PullTarget, reference: string): boolean {
+    return this.opts.artifacts !== undefined && !DIGEST.test(reference) && isSignatureArtifactTag(p, reference);
   }
 
   private hotAnswer(p: PullTarget, reference: string): ServedManifest | undefined {

@@ -10,8 +10,10 @@ import { toRegistryError } from '../registry/errcode.js';
 import { Audit } from './audit.js';
 import { ClientAuth } from './client-auth.js';
 import { registerOpsRoutes } from './ops-routes.js';
-import { isOpenPath, parseRequestTarget } from './request-target.js';
+import { lazyRequestLog } from './request-log.js';
+import { isOpenPath, parseRequestTarget, requestShapeError } from './request-target.js';
 import { API_VERSION_HEADER, registerRoutes } from './routes.js';
+import { installWarmPath } from './warm-path.js';
 import type { Config } from '../config/config.js';
 import type { Services } from './services.js';
 
@@ -44,6 +46,7 @@ export async function buildApp(services: Services, o: AppOptions = {}): Promise<
     exposeHeadRoutes: false,
     // one audit line per manifest decision instead of two generic lines per request
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyRequestLog,
     trustProxy: false,
     bodyLimit: 1024,
     // whole requests (not responses) must arrive promptly: a slow client cannot hold a connection
@@ -54,7 +57,9 @@ export async function buildApp(services: Services, o: AppOptions = {}): Promise<
   });
   await app.register(replyFrom, { undici: services.blobDispatchers.follow as unknown as Record<string, unknown>, disableRequestLogging: true });
   guardRequests(app, config, clientAuth);
-  registerRoutes(app, services, new Audit(app.log, services.metrics, services.decisions));
+  const audit = new Audit(app.log, services.metrics, services.decisions);
+  registerRoutes(app, services, audit);
+  installWarmPath(app, services, audit);
   registerOpsRoutes(app, services, o.readinessCacheMs);
 
   return {
@@ -84,16 +89,23 @@ async function readTls(config: Config): Promise<{ cert: Buffer; key: Buffer } | 
 /** The request hooks and the one error handler: every refusal is a registry error. */
 function guardRequests(app: FastifyInstance, config: Config, clientAuth: ClientAuth | undefined): void {
   // reads only: refuse pushes and deletes before any body is read; refuse requests no client sends;
-  // authenticate on the path the router will route (absolute-form targets refused first)
-  app.addHook('onRequest', async (req, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new UnsupportedError(`${req.method} is not supported: trustgate serves pulls only`);
-    const { path } = parseRequestTarget(req.raw.url ?? '');
-    if (clientAuth && !isOpenPath(path, config.metrics.auth)) await clientAuth.check(req.headers.authorization);
-    if (!req.headers.host) throw new RequestInvalidError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
-    if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
-      throw new RequestInvalidError('BAD_REQUEST', `a ${req.method} request carries no body`);
+  // authenticate on the path the router will route (absolute-form targets refused first). A callback
+  // hook, not an async one: without client authentication a warm pull passes it with no promise.
+  app.addHook('onRequest', (req, reply, done) => {
+    let path: string;
+    try {
+      reply.header('x-content-type-options', 'nosniff');
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new UnsupportedError(`${req.method} is not supported: trustgate serves pulls only`);
+      path = parseRequestTarget(req.raw.url ?? '').path;
+    } catch (err) {
+      done(err as Error);
+      return;
     }
+    if (!clientAuth || isOpenPath(path, config.metrics.auth)) {
+      done(requestShapeError(req.method, req.headers));
+      return;
+    }
+    clientAuth.check(req.headers.authorization).then(() => done(requestShapeError(req.method, req.headers)), done);
   });
   app.setErrorHandler(async (err, req, reply) => {
     const e = toRegistryError(err);

@@ -5,18 +5,27 @@ import type { FastifyBaseLogger } from 'fastify';
 import { TrustgateError } from '../errors.js';
 import type { ServedManifest } from '../pull/manifests.js';
 import type { PullTarget } from '../pull/target.js';
-import type { Metrics } from './metrics.js';
-import type { DecisionLog } from './status.js';
+import type { HotSeries, Metrics } from './metrics.js';
+import type { DecisionLog, LastDecision } from './status.js';
 
 export interface AuditRequest {
   readonly method: string;
   readonly client: string;
 }
 
+/** What a served decision writes that does not change between pulls of the same verified answer. */
+interface ServedRecord {
+  /** A pino child with the decision's fields serialised once. */
+  readonly line: FastifyBaseLogger;
+  readonly decisions: HotSeries<string>;
+  readonly lookups: HotSeries<string>;
+  readonly last: Omit<LastDecision, 'at'>;
+}
+
 export class Audit {
-  // the fields of a served decision that do not change between pulls are serialised once (a pino
-  // child per verified answer), so the line per warm pull costs little
-  private readonly children = new WeakMap<ServedManifest, FastifyBaseLogger>();
+  // per verified answer (a warm pull reuses one object), so the audit of a warm pull is a log call
+  // with three fields and a few increments
+  private readonly records = new WeakMap<ServedManifest, ServedRecord>();
 
   constructor(
     private readonly log: FastifyBaseLogger,
@@ -25,21 +34,31 @@ export class Audit {
   ) {}
 
   served(req: AuditRequest, target: PullTarget, reference: string, m: ServedManifest): void {
-    const decision = target.decision.action === 'allow' ? 'allowed-unverified' : m.stale ? 'served-under-grace' : 'served';
-    let line = this.children.get(m);
-    if (line === undefined) {
-      line = this.log.child({ ...decisionFields(target, reference), decision, digest: m.digest, role: m.role, system: m.system ?? systemOf(target) });
-      this.children.set(m, line);
+    let r = this.records.get(m);
+    if (r === undefined) {
+      r = this.record(target, reference, m);
+      this.records.set(m, r);
     }
     if (m.stale) {
       // expired timestamp/snapshot accepted under the offline grace: a warning on every pull
-      line.warn({ method: req.method, client: req.client, cache: m.cache }, 'manifest served under the offline grace: trust data expired, import a fresh bundle');
+      r.line.warn({ method: req.method, client: req.client, cache: m.cache }, 'manifest served under the offline grace: trust data expired, import a fresh bundle');
     } else {
-      line.info({ method: req.method, client: req.client, cache: m.cache }, 'manifest served');
+      r.line.info({ method: req.method, client: req.client, cache: m.cache }, 'manifest served');
     }
-    this.metrics.decisions.inc({ decision, reason: '', upstream: target.upstream.name, system: m.system ?? systemOf(target) });
-    this.metrics.cacheLookups.inc({ cache: 'manifest', result: m.cache });
-    this.decisions.record(target.decision.rule, { repository: target.gun, reference, decision, digest: m.digest });
+    r.decisions.inc();
+    r.lookups.inc();
+    this.decisions.record(target.decision.rule, r.last);
+  }
+
+  private record(target: PullTarget, reference: string, m: ServedManifest): ServedRecord {
+    const decision = target.decision.action === 'allow' ? 'allowed-unverified' : m.stale ? 'served-under-grace' : 'served';
+    const system = m.system ?? systemOf(target);
+    return {
+      line: this.log.child({ ...decisionFields(target, reference), decision, digest: m.digest, role: m.role, system }),
+      decisions: this.metrics.series(this.metrics.decisions, { decision, reason: '', upstream: target.upstream.name, system }),
+      lookups: this.metrics.series(this.metrics.cacheLookups, { cache: 'manifest', result: m.cache }),
+      last: { repository: target.gun, reference, decision, digest: m.digest },
+    };
   }
 
   refused(req: AuditRequest, target: PullTarget, reference: string, err: unknown): void {

@@ -7,6 +7,7 @@
 // single names and references, never a whole attacker-sized path (a backtracking pattern over a
 // 16 KB path cost milliseconds per request).
 
+import type { IncomingHttpHeaders } from 'node:http';
 import { RequestInvalidError, UnsupportedError, UpstreamNotFoundError } from '../errors.js';
 
 /** Longest request target served: a repository name (255), a digest or tag, a Notary file name. */
@@ -63,4 +64,13 @@ function notRegistryPath(): UpstreamNotFoundError {
 /** Paths served without client authentication: liveness and readiness, and metrics unless `metrics.auth`. */
 export function isOpenPath(path: string, metricsAuth: boolean): boolean {
   return path === '/healthz' || path === '/readyz' || (path === '/metrics' && !metricsAuth);
+}
+
+/** A request no registry client sends: no Host header, or a body on a GET or HEAD. */
+export function requestShapeError(method: string, headers: IncomingHttpHeaders): RequestInvalidError | undefined {
+  if (!headers.host) return new RequestInvalidError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
+  if (headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0) {
+    return new RequestInvalidError('BAD_REQUEST', `a ${method} request carries no body`);
+  }
+  return undefined;
 }

@@ -72,14 +72,21 @@ async function serve(s: Services, audit: Audit, target: PullTarget, parsed: Pars
   }
 }
 
+// per verified answer (a warm pull reuses one object): its headers, built once
+const headersOfAnswer = new WeakMap<ServedManifest, Readonly<Record<string, string>>>();
+
+/** The headers of a manifest answer (the warm path, warm-path.ts, sends the same). */
+export function manifestHeaders(m: ServedManifest): Readonly<Record<string, string>> {
+  let headers = headersOfAnswer.get(m);
+  if (headers === undefined) {
+    headers = { 'content-type': m.mediaType, 'content-length': String(m.body.length), 'docker-content-digest': m.digest, etag: `"${m.digest}"` };
+    headersOfAnswer.set(m, headers);
+  }
+  return headers;
+}
+
 async function sendManifest(m: ServedManifest, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  reply.headers({
-    'content-type': m.mediaType,
-    'content-length': String(m.body.length),
-    'docker-content-digest': m.digest,
-    etag: `"${m.digest}"`,
-  });
-  await reply.send(req.method === 'HEAD' ? undefined : m.body);
+  await reply.headers(manifestHeaders(m)).send(req.method === 'HEAD' ? undefined : m.body);
 }
 
 async function sendTrustFile(s: Services, gun: string, name: string, req: FastifyRequest, reply: FastifyReply): Promise<void> {

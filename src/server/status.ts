@@ -30,7 +30,9 @@ export interface RuleStatus {
 interface Counters {
   served: number;
   refused: number;
-  last?: LastDecision;
+  last?: Omit<LastDecision, 'at'>;
+  /** Epoch ms of `last`, formatted when the status is read (an ISO date per pull costs µs on the warm path). */
+  lastAt: number;
 }
 
 /** The decisions per rule (bounded by the configuration: one entry per rule, plus "no rule"). */
@@ -42,10 +44,11 @@ export class DecisionLog {
   record(rule: string | undefined, d: Omit<LastDecision, 'at'>): void {
     const key = rule ?? NO_RULE;
     let c = this.byRule.get(key);
-    if (!c) this.byRule.set(key, (c = { served: 0, refused: 0 }));
+    if (!c) this.byRule.set(key, (c = { served: 0, refused: 0, lastAt: 0 }));
     if (d.decision === 'refused') c.refused++;
     else c.served++;
-    c.last = { at: new Date(this.clock()).toISOString(), ...d };
+    c.last = d;
+    c.lastAt = this.clock();
   }
 
   status(rules: readonly PolicyRule[], policy: Policy, tofu: boolean, expiries: Iterable<TrustExpiry>): RuleStatus[] {
@@ -61,7 +64,8 @@ export class DecisionLog {
     if (this.byRule.has(NO_RULE)) described.push({ match: NO_RULE, action: 'deny', roles: [], pinning: 'none (tofu disabled)' });
     return described.map((r) => {
       const c = this.byRule.get(r.match);
-      return { ...r, served: c?.served ?? 0, refused: c?.refused ?? 0, last: c?.last, repositories: (repos.get(r.match) ?? []).sort((a, b) => a.expiresInSeconds - b.expiresInSeconds) };
+      const last = c?.last && { at: new Date(c.lastAt).toISOString(), ...c.last };
+      return { ...r, served: c?.served ?? 0, refused: c?.refused ?? 0, last, repositories: (repos.get(r.match) ?? []).sort((a, b) => a.expiresInSeconds - b.expiresInSeconds) };
     });
   }
 }
