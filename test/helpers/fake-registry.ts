@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Test } from 'tap';
+import type { UpstreamConfig } from '../../src/config/config.js';
 import { RegistryUpstream } from '../../src/registry/upstream.js';
 
 export interface FakeManifest {
@@ -15,12 +16,22 @@ export interface FakeManifest {
   readonly claimedDigest?: string | null;
 }
 
+/** A whole response a test chooses: tag lists, referrers, blob HEADs and redirects. */
+export interface RawAnswer {
+  readonly status: number;
+  readonly headers?: Record<string, string>;
+  readonly body?: Buffer | string;
+}
+
 export const digestOf = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 export class FakeRegistry {
   /** What the registry serves, by the reference in the request path (a digest or a tag). */
   readonly manifests = new Map<string, FakeManifest>();
   readonly requests: string[] = [];
+  /** Request headers, in the order of `requests`. */
+  readonly headers: Record<string, string | string[] | undefined>[] = [];
+  private readonly raw = new Map<string, RawAnswer>();
   private server?: Server;
   url = '';
 
@@ -37,9 +48,20 @@ export class FakeRegistry {
     this.manifests.set(reference, m);
   }
 
-  async start(t: Test): Promise<RegistryUpstream> {
+  /** From now on, answer a request for exactly `path` (query included) with `answer`. */
+  answer(path: string, answer: RawAnswer): void {
+    this.raw.set(path, answer);
+  }
+
+  async start(t: Test, config: Partial<UpstreamConfig> = {}): Promise<RegistryUpstream> {
     this.server = createServer((req, res) => {
       this.requests.push(req.url ?? '');
+      this.headers.push(req.headers);
+      const raw = this.raw.get(req.url ?? '');
+      if (raw) {
+        res.writeHead(raw.status, raw.headers ?? {}).end(req.method === 'HEAD' ? undefined : raw.body);
+        return;
+      }
       const m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(req.url ?? '');
       const found = m ? this.manifests.get(decodeURIComponent(m[2] as string)) : undefined;
       if (!found) {
@@ -57,7 +79,7 @@ export class FakeRegistry {
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     const upstream = new RegistryUpstream(
-      { name: 'docker.io', registry: this.url, notary: 'offline', maxStalenessMs: 0, default: true, allowedRealms: [], blobs: 'stream' },
+      { name: 'docker.io', registry: this.url, notary: 'offline', maxStalenessMs: 0, default: true, allowedRealms: [], blobs: 'stream', ...config },
       {},
     );
     t.teardown(async () => {

@@ -92,22 +92,24 @@ t.test('a root floor above the root a rotation reaches: a rollback', async (t) =
   t.equal((await updaterFor(sim, { store }).refresh(sim.gun)).set.root.root.version, 2, 'without the higher floor the rotation is fine');
 });
 
-t.test('a stored root that no longer parses: fetched again from Notary at the same version', async (t) => {
+// notary client.go bootstrapClient: "if we can't load the cached root, fail hard because that is how
+// we pin trust" — a damaged stored root is refused, never replaced by a first contact (a Redis writer
+// can deny service, not restart trust; README, Security model).
+t.test('a stored root that no longer parses: refused, and not replaced by the root Notary serves', async (t) => {
   const { sim, store } = await trusted();
-  await store.putMetadata(sim.gun, 'root', Buffer.from('{"damaged":'), 1);
-  const events: UpdaterEvent[] = [];
-  const r = await updaterFor(sim, { store, events }).refresh(sim.gun);
-  t.equal(r.set.root.root.version, 1);
-  const rejected = events.find((e) => e.type === 'stored-root-rejected');
-  t.ok(rejected?.type === 'stored-root-rejected' && rejected.cause instanceof DeserializationError);
-  t.same(await store.getMetadata(sim.gun, 'root'), sim.files.get('1.root'), 'the good root is stored again');
+  const damaged = Buffer.from('{"damaged":');
+  await store.putMetadata(sim.gun, 'root', damaged, 1);
+  await rejectsWith(t, updaterFor(sim, { store }).refresh(sim.gun), DeserializationError, 'METADATA_MALFORMED');
+  t.same(await store.getMetadata(sim.gun, 'root'), damaged, 'the stored root is left as it was');
 });
 
-t.test('a stored root that no longer parses, and Notary serving a root below the floor: a rollback', async (t) => {
+t.test('a stored root that no longer parses: refused even when Notary serves a newer, linked root', async (t) => {
   const { sim, store } = await trusted();
-  await store.putMetadata(sim.gun, 'root', Buffer.from('{"damaged":'), 2);
-  const err = await rejectsWith(t, updaterFor(sim, { store }).refresh(sim.gun), BadVersionError, 'ROLLBACK');
-  t.equal(err.role, 'root');
+  await store.putMetadata(sim.gun, 'root', Buffer.from('{"damaged":'), 1);
+  rotate(sim);
+  sim.publish();
+  await rejectsWith(t, updaterFor(sim, { store }).refresh(sim.gun), DeserializationError, 'METADATA_MALFORMED');
+  t.equal((await store.getVersions(sim.gun)).get('root'), 1, 'the root floor is not raised by a root never trusted');
 });
 
 t.test('trust pinning given per repository', async (t) => {
