@@ -1,4 +1,4 @@
-// npm run mutate [area…]: one Stryker run per area (stryker.config.mjs), each incremental — only
+// npm run mutate [area…] [--merge]: one Stryker run per area (stryker.config.mjs), each incremental — only
 // mutants whose code or tests changed since the committed report are tested again — then the areas'
 // reports merged into reports/mutation/index.html (what a reviewer opens) and mutation.json, and the
 // score by area written to reports/mutation/summary.md (scripts/mutation-report.mjs).
@@ -8,11 +8,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { AREAS } from './mutation-areas.mjs';
 
-const areas = process.argv.slice(2);
+// --merge: only merge the areas' committed reports and summarise (no Stryker run)
+const mergeOnly = process.argv.includes('--merge');
+const areas = process.argv.slice(2).filter((a) => a !== '--merge');
 for (const a of areas) if (!(a in AREAS)) throw new Error(`unknown area ${a}: one of ${Object.keys(AREAS).join(', ')}`);
 
 const seconds = {};
-for (const area of areas.length > 0 ? areas : Object.keys(AREAS)) {
+for (const area of mergeOnly ? [] : areas.length > 0 ? areas : Object.keys(AREAS)) {
   const started = process.hrtime.bigint();
   const run = spawnSync('npx', ['stryker', 'run'], { stdio: 'inherit', env: { ...process.env, MUTATION_AREA: area } });
   seconds[area] = Number((process.hrtime.bigint() - started) / 1_000_000n) / 1000;
@@ -22,6 +24,7 @@ for (const area of areas.length > 0 ? areas : Object.keys(AREAS)) {
   }
 }
 
+const missing = [];
 const merged = { schemaVersion: '2', thresholds: { high: 90, low: 85 }, files: {}, testFiles: {}, projectRoot: '.' };
 for (const area of Object.keys(AREAS)) {
   let report;
@@ -29,7 +32,7 @@ for (const area of Object.keys(AREAS)) {
     report = JSON.parse(readFileSync(`reports/mutation/areas/${area}.json`, 'utf8'));
   } catch (err) {
     if (err.code !== 'ENOENT') throw err;
-    console.error(`no report for ${area} yet (npm run mutate ${area})`);
+    missing.push(area);
     continue;
   }
   Object.assign(merged.files, report.files);
@@ -44,7 +47,8 @@ writeFileSync('reports/mutation/summary.md', `# Mutation score by area\n\n${summ
 process.stdout.write(summary.stdout);
 process.stderr.write(summary.stderr);
 for (const [area, s] of Object.entries(seconds)) console.log(`stryker run ${area}: ${s.toFixed(0)} s wall time`);
-process.exitCode = summary.status ?? 1;
+if (missing.length > 0) console.error(`no report yet for ${missing.join(', ')} (npm run mutate ${missing.join(' ')})`);
+process.exitCode = missing.length > 0 ? 1 : (summary.status ?? 1);
 
 /** As Stryker's own HTML reporter: the mutation-testing-elements app with the report inlined. */
 function reportHtml(report) {
