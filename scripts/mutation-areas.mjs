@@ -31,6 +31,7 @@ export const AREAS = {
   updater: {
     mutate: ['src/notary/updater.ts'],
     testFiles: [
+      'test/notary/update-workflow.test.ts',
       'test/notary/root-chain.test.ts',
       'test/notary/simulator-smoke.test.ts',
       'test/notary/update-rotation.test.ts',
