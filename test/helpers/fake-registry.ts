@@ -11,6 +11,7 @@ import { RegistryUpstream } from '../../src/registry/upstream.js';
 
 export interface FakeManifest {
   readonly body: Buffer;
+  /** The Content-Type sent; '' sends none. */
   readonly mediaType: string;
   /** Docker-Content-Digest to send instead of the true one (a lie), or null to send none. */
   readonly claimedDigest?: string | null;
@@ -29,8 +30,11 @@ export class FakeRegistry {
   /** What the registry serves, by the reference in the request path (a digest or a tag). */
   readonly manifests = new Map<string, FakeManifest>();
   readonly requests: string[] = [];
-  /** Request headers, in the order of `requests`. */
+  /** Request methods and headers, in the order of `requests`. */
+  readonly methods: string[] = [];
   readonly headers: Record<string, string | string[] | undefined>[] = [];
+  /** When set, every request without this Authorization header gets a 401 with a Basic challenge. */
+  requireAuthorization: string | undefined;
   private readonly raw = new Map<string, RawAnswer>();
   private server?: Server;
   url = '';
@@ -56,7 +60,12 @@ export class FakeRegistry {
   async start(t: Test, config: Partial<UpstreamConfig> = {}): Promise<RegistryUpstream> {
     this.server = createServer((req, res) => {
       this.requests.push(req.url ?? '');
+      this.methods.push(req.method ?? '');
       this.headers.push(req.headers);
+      if (this.requireAuthorization !== undefined && req.headers.authorization !== this.requireAuthorization) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="fake"' }).end();
+        return;
+      }
       const raw = this.raw.get(req.url ?? '');
       if (raw) {
         res.writeHead(raw.status, raw.headers ?? {}).end(req.method === 'HEAD' ? undefined : raw.body);
@@ -70,7 +79,7 @@ export class FakeRegistry {
       }
       const claimed = found.claimedDigest === undefined ? digestOf(found.body) : found.claimedDigest;
       res.writeHead(200, {
-        'content-type': found.mediaType,
+        ...(found.mediaType === '' ? {} : { 'content-type': found.mediaType }),
         'content-length': String(found.body.length),
         ...(claimed === null ? {} : { 'docker-content-digest': claimed }),
       });

@@ -148,9 +148,11 @@ t.test('any: digests', async (t) => {
     notary.digest = unreachable();
     await rejectsWith(t, new AnyTrustSource(notary, sigstore).admitDigest(target, D1), UnreachableError, 'UNREACHABLE');
   });
-  await t.test('a programming error is thrown', async (t) => {
+  await t.test('a programming error is thrown, even when the other system signs', async (t) => {
     const { notary, sigstore } = pair();
     notary.digest = new TypeError('bug');
+    await t.rejects(new AnyTrustSource(notary, sigstore).admitDigest(target, D1), TypeError);
+    sigstore.digest = digestVerdict('sigstore', true);
     await t.rejects(new AnyTrustSource(notary, sigstore).admitDigest(target, D1), TypeError);
   });
 });

@@ -53,6 +53,8 @@ t.test('by tag: served for a servable subject, with its media type and digest', 
   const bare = Buffer.from('{"schemaVersion":2}');
   w.registry.push(bare, OCI_INDEX, `sha256-${HEX}`);
   t.equal((await w.artifacts.byTag(w.target, `sha256-${HEX}`)).mediaType, OCI_INDEX, 'no declared type: the upstream\'s');
+  w.registry.push(Buffer.from('{"schemaVersion":2,"layers":[]}'), '', `sha256-${HEX}.att`);
+  t.equal((await w.artifacts.byTag(w.target, `sha256-${HEX}.att`)).mediaType, OCI_MANIFEST, 'neither: an OCI image manifest');
 });
 
 t.test('by tag: refused for a subject that is not servable, before anything is fetched', async (t) => {
