@@ -50,6 +50,7 @@ t.test('by tag: served for a servable subject, with its media type and digest', 
   const served = await w.artifacts.byTag(w.target, `sha256-${HEX}.sig`);
   t.same(served, { digest: digestOf(sig), mediaType: OCI_MANIFEST, body: sig, role: 'signature-artifact', cache: 'miss' });
   t.same(w.asked, [SUBJECT]);
+  t.match(String(w.registry.headers.at(-1)?.accept), /application\/vnd\.oci\.image\.manifest\.v1\+json/, 'every manifest type accepted');
   const bare = Buffer.from('{"schemaVersion":2}');
   w.registry.push(bare, OCI_INDEX, `sha256-${HEX}`);
   t.equal((await w.artifacts.byTag(w.target, `sha256-${HEX}`)).mediaType, OCI_INDEX, 'no declared type: the upstream\'s');
@@ -72,6 +73,7 @@ t.test('by digest: a referrer whose subject is servable', async (t) => {
   t.equal(served?.digest, digest);
   t.equal(served?.role, 'signature-artifact');
   t.same(w.asked, [SUBJECT]);
+  t.match(String(w.registry.headers.at(-1)?.accept), /application\/vnd\.oci\.image\.index\.v1\+json/, 'every manifest type accepted');
 });
 
 t.test('by digest: nothing served otherwise', async (t) => {

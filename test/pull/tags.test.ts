@@ -54,6 +54,7 @@ t.test('verify: a list without tags is empty; an unreadable list is an unknown n
   await rejectsWith(t, w.tags.list(w.target, ''), UpstreamNotFoundError, 'NAME_UNKNOWN');
   w.registry.answer(LIST, { status: 200, body: '{"tags": "v1"}' });
   t.same((await w.tags.list(w.target, '')).body, { name: REPO, tags: [] });
+  t.same(w.asked.at(-1), [], 'no candidates at all');
 });
 
 t.test('verify: paged by n and last, the next page named with the last tag served', async (t) => {
@@ -93,6 +94,10 @@ t.test('allow: links that name no next page', async (t) => {
     w.registry.answer(LIST, { status: 200, body: '{}', headers: link === undefined ? {} : { link } });
     t.equal((await w.tags.list(w.target, '')).next, undefined, String(link));
   }
-  w.registry.answer(LIST, { status: 200, body: '{}', headers: { link: 'x <http://other.example/v2/x?last=b>; rel="next"' } });
+  w.registry.answer(LIST, { status: 200, body: '{}', headers: { link: 'x?n=9 <http://other.example/v2/x?last=b>; rel="next"' } });
   t.equal((await w.tags.list(w.target, '')).next, 'last=b', 'a link with text before its bracket');
+  w.registry.answer(LIST, { status: 200, body: '{}', headers: { link: 'x?last=c> rel="next"' } });
+  t.equal((await w.tags.list(w.target, '')).next, undefined, 'a closing bracket without an opening one');
+  w.registry.answer(LIST, { status: 200, body: '{}', headers: { link: '</v2/x?last=d&rel="next">; rel="prev"' } });
+  t.equal((await w.tags.list(w.target, '')).next, undefined, 'rel is read after the bracket, not inside the URL');
 });

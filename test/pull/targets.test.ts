@@ -37,6 +37,8 @@ t.test('the default upstream, with Docker Hub\'s library/ for one-component name
   t.equal(alpine.accept, 'application/json');
   t.equal(targets.select('team/app', q(), undefined).repository, 'team/app');
   t.equal(targets.select('docker.io/app', q(), undefined).repository, 'docker.io/app', 'the default upstream\'s own name is a path like any other');
+  const near = targets.select('ghcr.iox', q(), undefined);
+  t.same([near.upstream, near.repository], [hub, 'library/ghcr.iox'], 'a one-component name is never an upstream prefix');
 });
 
 t.test('a path prefix naming a non-default upstream', async (t) => {
