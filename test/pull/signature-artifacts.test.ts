@@ -94,6 +94,8 @@ t.test('by digest: nothing served otherwise', async (t) => {
   t.equal(await w.artifacts.byDigest(w.target, asked), undefined, 'other bytes than the digest asked');
   const self = await world(t, 'sigstore', []);
   t.equal(await self.artifacts.byDigest({ ...self.target, decision: decision({ trust: 'notary' }) }, asked), undefined, 'Notary-only: not looked up');
+  const unbound = new SignatureArtifacts(1 << 20);
+  t.equal(await unbound.byDigest(w.target, w.registry.push(referrer({ digest: SUBJECT }), OCI_MANIFEST)), undefined, 'nothing is servable before the manifest service is bound');
   t.same(self.registry.requests, []);
 });
 
