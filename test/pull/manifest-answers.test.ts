@@ -201,3 +201,13 @@ t.test('allow: served unverified, hashed for its digest; a digest reference must
   w.registry.serve(w.v1, { body: image('3'), mediaType: OCI_MANIFEST });
   await rejectsWith(t, w.manifests.get(w.target, w.v1), ManifestMismatchError, 'DIGEST_MISMATCH');
 });
+
+t.test('concurrent pulls of different digests each get their own bytes (one fetch at a time per digest only)', async (t) => {
+  const w = await world(t);
+  const v2 = w.registry.push(image('2'), OCI_MANIFEST);
+  w.verdicts.signed.add(w.v1);
+  w.verdicts.signed.add(v2);
+  const [a, b] = await Promise.all([w.manifests.get(w.target, w.v1), w.manifests.get(w.target, v2)]);
+  t.same([a.digest, digestOf(a.body)], [w.v1, w.v1]);
+  t.same([b.digest, digestOf(b.body)], [v2, v2]);
+});
