@@ -58,7 +58,7 @@ for (const area of AREAS) {
   );
 }
 
-console.log('| area | mutants | killed | survived, unexplained | survived, equivalent | ignored (message text) | mutation score | target |');
+console.log('| area | mutants | killed | survived, unexplained | survived, equivalent | ignored (message text, store plumbing) | mutation score | target |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
 if (unexplained.length > 0) {

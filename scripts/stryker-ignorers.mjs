@@ -12,10 +12,11 @@
 // one of those places, and stays mutated.
 
 //
-// StoreFloorsOnly: in the store modules (src/cache: any module with a class implementing TrustStore
-// or ResultCache), only the floor logic is mutated — putMetadata and getVersions of each TrustStore,
-// where the rollback floors are read and raised. Connection handling, result caches and file plumbing
-// are out of the mutation scope. (Told by content, not file name: Stryker does not give ignorers the
+// StoreFloorsOnly: in the store modules (src/cache: any module with a class implementing TrustStore,
+// AtomicTrustStore or ResultCache), only the floor logic is mutated — putMetadata, putAll and
+// getVersions of each TrustStore, where the rollback floors are read and raised, and the directory
+// store's `plan` (the index after a write: floors only go up, rotated keys drop theirs). Connection
+// handling, result caches and file plumbing are out of the mutation scope. (Told by content, not file name: Stryker does not give ignorers the
 // file name.)
 
 import { declareValuePlugin, PluginKind } from '@stryker-mutator/api/plugin';
@@ -52,8 +53,10 @@ function isErrorMessage(call, index) {
   return MESSAGE_FIRST.has(callee.name) ? index === 0 : index >= 1;
 }
 
-const FLOOR_METHODS = new Set(['putMetadata', 'getVersions']);
-const STORE_INTERFACES = new Set(['TrustStore', 'ResultCache']);
+const FLOOR_METHODS = new Set(['putMetadata', 'putAll', 'getVersions']);
+const FLOOR_FUNCTIONS = new Set(['plan']);
+const TRUST_STORES = new Set(['TrustStore', 'AtomicTrustStore']);
+const STORE_INTERFACES = new Set([...TRUST_STORES, 'ResultCache']);
 const storeModules = new WeakMap();
 
 const classOf = (node) => (node?.type === 'ExportNamedDeclaration' || node?.type === 'ExportDefaultDeclaration' ? node.declaration : node);
@@ -75,17 +78,19 @@ function outsideFloorLogic(path) {
   const program = path.findParent((p) => p.isProgram());
   if (!program || !isStoreModule(program)) return false;
   if (path.parentPath?.isProgram()) {
-    return !path.isImportDeclaration() && classOf(path.node)?.type !== 'ClassDeclaration';
+    const declared = classOf(path.node);
+    if (declared?.type === 'FunctionDeclaration' && FLOOR_FUNCTIONS.has(declared.id?.name)) return false;
+    return !path.isImportDeclaration() && declared?.type !== 'ClassDeclaration';
   }
   if (!(path.isClassMethod() || path.isClassProperty() || path.isClassPrivateMethod() || path.isClassPrivateProperty())) return false;
   const cls = path.parentPath.parentPath?.node;
-  return !(implemented(cls).includes('TrustStore') && FLOOR_METHODS.has(path.node.key?.name));
+  return !(implemented(cls).some((name) => TRUST_STORES.has(name)) && FLOOR_METHODS.has(path.node.key?.name));
 }
 
 export const strykerPlugins = [
   declareValuePlugin(PluginKind.Ignore, 'StoreFloorsOnly', {
     shouldIgnore(path) {
-      return outsideFloorLogic(path) ? 'Outside the stores\' floor logic (putMetadata and getVersions of each TrustStore)' : undefined;
+      return outsideFloorLogic(path) ? 'Outside the stores\' floor logic (putMetadata, putAll, getVersions, plan)' : undefined;
     },
   }),
   declareValuePlugin(PluginKind.Ignore, 'ErrorMessages', {

@@ -92,16 +92,24 @@ t.test('a root floor above the root a rotation reaches: a rollback', async (t) =
   t.equal((await updaterFor(sim, { store }).refresh(sim.gun)).set.root.root.version, 2, 'without the higher floor the rotation is fine');
 });
 
-t.test('a stored root that no longer parses is refused: never replaced by the root Notary serves', async (t) => {
-  for (const floor of [1, 2]) {
-    const { sim, store } = await trusted();
-    const damaged = Buffer.from('{"damaged":');
-    await store.putMetadata(sim.gun, 'root', damaged, floor);
-    const events: UpdaterEvent[] = [];
-    const err = await rejectsWith(t, updaterFor(sim, { store, events }).refresh(sim.gun), DeserializationError, 'METADATA_MALFORMED');
-    t.equal(err.role, 'root');
-    t.same(await store.getMetadata(sim.gun, 'root'), damaged, `root floor ${floor}: not a first contact, the store keeps what it held`);
-  }
+// notary client.go bootstrapClient: "if we can't load the cached root, fail hard because that is how
+// we pin trust" — a damaged stored root is refused, never replaced by a first contact (a Redis writer
+// can deny service, not restart trust; README, Security model).
+t.test('a stored root that no longer parses: refused, and not replaced by the root Notary serves', async (t) => {
+  const { sim, store } = await trusted();
+  const damaged = Buffer.from('{"damaged":');
+  await store.putMetadata(sim.gun, 'root', damaged, 1);
+  await rejectsWith(t, updaterFor(sim, { store }).refresh(sim.gun), DeserializationError, 'METADATA_MALFORMED');
+  t.same(await store.getMetadata(sim.gun, 'root'), damaged, 'the stored root is left as it was');
+});
+
+t.test('a stored root that no longer parses: refused even when Notary serves a newer, linked root', async (t) => {
+  const { sim, store } = await trusted();
+  await store.putMetadata(sim.gun, 'root', Buffer.from('{"damaged":'), 1);
+  rotate(sim);
+  sim.publish();
+  await rejectsWith(t, updaterFor(sim, { store }).refresh(sim.gun), DeserializationError, 'METADATA_MALFORMED');
+  t.equal((await store.getVersions(sim.gun)).get('root'), 1, 'the root floor is not raised by a root never trusted');
 });
 
 t.test('trust pinning given per repository', async (t) => {
