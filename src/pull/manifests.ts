@@ -17,7 +17,7 @@ import { acceptList, childDigests, declaredMediaType, INDEX_TYPES } from '../reg
 import { DIGEST } from '../registry/reference.js';
 import { isSignatureArtifactTag, type SignatureArtifacts } from './signature-artifacts.js';
 import type { PullTarget } from './target.js';
-import type { TrustSource, TrustSystem } from './trust-source.js';
+import type { TagVerdict, TrustSource, TrustSystem } from './trust-source.js';
 
 export interface ServedManifest {
   readonly digest: string;
@@ -120,10 +120,33 @@ export class ManifestService {
       // keep warm pulls off the refresh path: the trust source refreshes ahead of the interval's end
       e.pinged = true;
       const trust = this.opts.trustFor(p);
-      const ask = DIGEST.test(reference) ? trust.admitDigest(p, reference) : trust.resolveTag(p, reference);
-      void ask.catch(() => this.hot.delete(key));
+      if (DIGEST.test(reference)) void trust.admitDigest(p, reference).catch(() => this.hot.delete(key));
+      else {
+        const generation = this.generation;
+        void trust
+          .resolveTag(p, reference)
+          .then(({ verdict }) => this.reconfirmed(p, key, e, verdict, generation))
+          .catch(() => this.hot.delete(key));
+      }
     }
     return e.served;
+  }
+
+  /**
+   * A refresh ahead re-resolved a warm tag: the same signed answer, verified again, keeps it warm
+   * from its new verification time (a system that resolves tags at the registry, Sigstore, would
+   * otherwise send every pull to the registry once the interval ends); any other answer drops it.
+   */
+  private async reconfirmed(p: PullTarget, key: string, e: HotEntry, v: TagVerdict, generation: number): Promise<void> {
+    if (this.hot.peek(key) !== e) return;
+    const s = e.served;
+    if (v.digest !== s.digest || v.signedBy !== s.role || v.system !== s.system || Boolean(v.stale) !== Boolean(s.stale)) {
+      this.hot.delete(key);
+      return;
+    }
+    await this.noteChildren(p, v.digest, { body: s.body, mediaType: s.mediaType }, v.expires);
+    const { cache: _cache, ...served } = s;
+    this.remember(key, { ...served, signers: v.signers }, v, generation);
   }
 
   private async byTag(p: PullTarget, tag: string): Promise<ServedManifest> {

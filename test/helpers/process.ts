@@ -136,7 +136,11 @@ export async function waitFor(what: string, probe: () => Promise<boolean>, timeo
     if (await probe().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out waiting for ${what}${daemon ? logTail(daemon) : ''}`);
+  if (!daemon) throw new Error(`timed out waiting for ${what}`);
+  // the caller throws before it can register the daemon for teardown: stop it here
+  const tail = logTail(daemon);
+  await daemon.stop();
+  throw new Error(`timed out waiting for ${what}${tail}`);
 }
 
 /** The last lines a daemon wrote: the temp dir is gone by the time anyone reads the failure. */

@@ -211,3 +211,23 @@ t.test('concurrent pulls of different digests each get their own bytes (one fetc
   t.same([a.digest, digestOf(a.body)], [w.v1, w.v1]);
   t.same([b.digest, digestOf(b.body)], [v2, v2]);
 });
+
+t.test('a refresh ahead that verifies the same answer again keeps it warm from then; another digest drops it', async (t) => {
+  const w = await world(t);
+  await w.manifests.get(w.target, 'v1');
+  w.at(1_000 + INTERVAL / 2);
+  w.verdicts.verifiedAt = w.now(); // the trust source verified the tag again just now (Sigstore resolves at the registry)
+  t.equal((await w.manifests.get(w.target, 'v1')).cache, 'hot', 'served while the refresh runs');
+  await settle();
+
+  // past the first interval; the registry meanwhile re-pointed the tag
+  w.at(1_000 + INTERVAL + 1);
+  const v2 = w.registry.push(image('2'), OCI_MANIFEST);
+  w.verdicts.tags.set('v1', { digest: v2, length: image('2').length });
+  w.verdicts.verifiedAt = w.now();
+  const warm = await w.manifests.get(w.target, 'v1');
+  t.same({ digest: warm.digest, cache: warm.cache }, { digest: w.v1, cache: 'hot' }, 'still warm past the first interval, and asked again');
+  await settle();
+  const after = await w.manifests.get(w.target, 'v1');
+  t.same({ digest: after.digest, cache: after.cache }, { digest: v2, cache: 'miss' }, 'the re-pointed tag is resolved again at once');
+});
