@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { ALL_MANIFEST_TYPES, buildLayouts, manifestOf, push } from '../helpers/images.js';
 import { startRedis, startRegistry } from '../helpers/peers.js';
 import { tempDir } from '../helpers/process.js';
+import { settled } from '../helpers/redis-ha.js';
 import { RepoSimulator } from '../helpers/simulator.js';
 import { startProcess, type RunningTrustgate, type TrustgateSpec } from '../helpers/trustgate.js';
 
@@ -27,16 +28,9 @@ async function pull(tg: RunningTrustgate, tag: string): Promise<{ status: number
   return { status: r.status, ...(e ? { reason: e.detail.reason, ...(e.detail.role ? { role: e.detail.role } : {}) } : {}) };
 }
 
-/**
- * A pull from a replica whose store should answer. A replica that has just started or reconnected
- * refuses with STORE_UNAVAILABLE until its store connection is ready (a Cluster client discovers the
- * slots first): that refusal is the behaviour under test elsewhere and correct here too, so it is
- * asked again, at most 10 s; any other answer is returned as it is.
- */
+/** A pull from a replica whose store should answer (redis-ha.ts `settled`). */
 async function pullSettled(tg: RunningTrustgate, tag: string): ReturnType<typeof pull> {
-  let p = await pull(tg, tag);
-  for (let i = 0; i < 50 && p.reason === 'STORE_UNAVAILABLE'; i++) p = (await sleep(200), await pull(tg, tag));
-  return p;
+  return settled(() => pull(tg, tag));
 }
 
 t.test('an under-signed delegation with a huge version does not raise the floor; the fix is served', async (t) => {

@@ -22,6 +22,7 @@ import { ALL_MANIFEST_TYPES, buildLayouts, manifestOf, push } from '../helpers/i
 import { NotaryCli, PASSPHRASES, startNotaryServer } from '../helpers/notary.js';
 import { startRedis, startRegistry, type Peer } from '../helpers/peers.js';
 import { tempDir } from '../helpers/process.js';
+import { settled } from '../helpers/redis-ha.js';
 import { startInProcess, startProcess, type RunningTrustgate, type TrustgateSpec } from '../helpers/trustgate.js';
 import { makeCertificate, pem } from '../helpers/x509.js';
 
@@ -50,16 +51,9 @@ async function pull(tg: RunningTrustgate, repo: string, tag: string): Promise<Pu
   return { status: r.status, digest, ...(e ? { reason: e.detail.reason, detail: e.detail } : {}) };
 }
 
-/**
- * A pull from a replica whose store should answer. A replica that has just started or reconnected
- * refuses with STORE_UNAVAILABLE until its store connection is ready (a Cluster client discovers the
- * slots first): that refusal is the behaviour under test elsewhere and correct here too, so it is
- * asked again, at most 10 s; any other answer is returned as it is.
- */
+/** A pull from a replica whose store should answer (redis-ha.ts `settled`). */
 async function pullSettled(tg: RunningTrustgate, repo: string, tag: string): Promise<Pulled> {
-  let p = await pull(tg, repo, tag);
-  for (let i = 0; i < 50 && p.reason === 'STORE_UNAVAILABLE'; i++) p = (await sleep(200), await pull(tg, repo, tag));
-  return p;
+  return settled(() => pull(tg, repo, tag));
 }
 
 async function metric(tg: RunningTrustgate, name: string): Promise<number> {

@@ -118,3 +118,15 @@ export async function startCluster(dir: string): Promise<RedisCluster> {
     },
   };
 }
+
+/**
+ * A pull from a replica whose store should answer. A replica that has just started or reconnected
+ * refuses with STORE_UNAVAILABLE until its store connection is ready (a Cluster client discovers the
+ * slots first): that refusal is the behaviour under test elsewhere and correct here too, so it is
+ * asked again, at most 10 s; any other answer is returned as it is.
+ */
+export async function settled<T extends { reason?: string | undefined }>(pull: () => Promise<T>): Promise<T> {
+  let p = await pull();
+  for (let i = 0; i < 50 && p.reason === 'STORE_UNAVAILABLE'; i++) p = (await new Promise((r) => setTimeout(r, 200)), await pull());
+  return p;
+}
