@@ -3,7 +3,7 @@ import { MemoryTrustStore, type TrustStore } from '../../src/cache/trust-store.j
 import type { MetadataFetcher } from '../../src/notary/remote.js';
 import { TrustUpdater, type UpdaterEvent } from '../../src/notary/updater.js';
 import { NO_PINNING, TrustedMetadataSet, type TrustPinning } from '../../src/trust/index.js';
-import type { RepoSimulator } from './simulator.js';
+import { RepoSimulator, type SimKey } from './simulator.js';
 
 export interface UpdaterSetup {
   store?: TrustStore;
@@ -73,4 +73,14 @@ export function setThroughTargets(sim: RepoSimulator, pinning: TrustPinning = NO
   set.updateSnapshot(file('snapshot'), 0);
   set.updateTargets(file('targets'), 0);
   return set;
+}
+
+/** A repository (one signed tag, root key k1) whose root v1 and trust data are trusted in `store`. */
+export async function trustedRepo(): Promise<{ sim: RepoSimulator; store: MemoryTrustStore; k1: SimKey }> {
+  const sim = new RepoSimulator();
+  sim.addTarget('targets', 'v1', 'manifest v1');
+  sim.publish();
+  const store = new MemoryTrustStore();
+  await updaterFor(sim, { store }).refresh(sim.gun);
+  return { sim, store, k1: sim.keys.root[0] as SimKey };
 }

@@ -4,22 +4,12 @@
 // outage itself is reported. Missing files named by checksum are errors, never silently skipped.
 
 import t from 'tap';
-import { MemoryTrustStore } from '../../src/cache/trust-store.js';
 import { ExpiredMetadataError, HttpStatusError, TimeoutError, UnreachableError } from '../../src/errors.js';
 import type { UpdaterEvent } from '../../src/notary/updater.js';
 import { RepoSimulator, sha256Hex } from '../helpers/simulator.js';
-import { rejectsWith, updaterFor } from '../helpers/trust.js';
+import { rejectsWith, trustedRepo, updaterFor } from '../helpers/trust.js';
 
 const DAY = 86_400_000;
-
-async function trustedRepo() {
-  const sim = new RepoSimulator();
-  sim.addTarget('targets', 'v1', 'manifest v1');
-  sim.publish();
-  const store = new MemoryTrustStore();
-  await updaterFor(sim, { store }).refresh(sim.gun);
-  return { sim, store };
-}
 
 const outages: [string, Error | undefined][] = [
   ['unreachable', new UnreachableError('sim://notary', 'connection refused')],

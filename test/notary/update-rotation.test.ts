@@ -7,16 +7,7 @@ import { BadVersionError, DeserializationError, RootRotationError } from '../../
 import { TrustUpdater, type UpdaterEvent } from '../../src/notary/updater.js';
 import { NO_PINNING } from '../../src/trust/index.js';
 import { RepoSimulator, SimKey } from '../helpers/simulator.js';
-import { rejectsWith, updaterFor } from '../helpers/trust.js';
-
-async function trusted() {
-  const sim = new RepoSimulator();
-  sim.addTarget('targets', 'v1', 'manifest v1');
-  sim.publish();
-  const store = new MemoryTrustStore();
-  await updaterFor(sim, { store }).refresh(sim.gun);
-  return { sim, store };
-}
+import { rejectsWith, trustedRepo, updaterFor } from '../helpers/trust.js';
 
 /** Rotate to a new root key, the new root signed by the previous key too (or not, `unlinked`). */
 function rotate(sim: RepoSimulator, unlinked = false): void {
@@ -29,7 +20,7 @@ const withLimits = (sim: RepoSimulator, store: MemoryTrustStore, limits: Constru
   new TrustUpdater({ fetcher: sim, store, pinning: NO_PINNING, limits });
 
 t.test('a rotation is stored at its version and reported', async (t) => {
-  const { sim, store } = await trusted();
+  const { sim, store } = await trustedRepo();
   rotate(sim);
   sim.publish();
   const events: UpdaterEvent[] = [];
@@ -40,7 +31,7 @@ t.test('a rotation is stored at its version and reported', async (t) => {
 });
 
 t.test('Notary serving an older root than the trusted one: a rollback', async (t) => {
-  const { sim, store } = await trusted();
+  const { sim, store } = await trustedRepo();
   const v1 = sim.files.get('1.root') as Buffer;
   rotate(sim);
   rotate(sim);
@@ -54,7 +45,7 @@ t.test('Notary serving an older root than the trusted one: a rollback', async (t
 });
 
 t.test('a walk through intermediate roots is bounded by maxRootRotations', async (t) => {
-  const { sim, store } = await trusted();
+  const { sim, store } = await trustedRepo();
   rotate(sim);
   rotate(sim); // version 3 is not signed by version 1's key: the updater must walk 2.root
   sim.publish();
@@ -64,7 +55,7 @@ t.test('a walk through intermediate roots is bounded by maxRootRotations', async
 });
 
 t.test('an intermediate root that Notary does not have: the rotation fails', async (t) => {
-  const { sim, store } = await trusted();
+  const { sim, store } = await trustedRepo();
   rotate(sim);
   rotate(sim);
   sim.publish();
@@ -74,7 +65,7 @@ t.test('an intermediate root that Notary does not have: the rotation fails', asy
 });
 
 t.test('a newest root with no path from the trusted one: refused', async (t) => {
-  const { sim, store } = await trusted();
+  const { sim, store } = await trustedRepo();
   rotate(sim);
   rotate(sim, true); // version 3 signed only by its own key
   sim.publish();
@@ -82,7 +73,7 @@ t.test('a newest root with no path from the trusted one: refused', async (t) => 
 });
 
 t.test('a root floor above the root a rotation reaches: a rollback', async (t) => {
-  const { sim, store } = await trusted();
+  const { sim, store } = await trustedRepo();
   const floorStore = new MemoryTrustStore();
   await floorStore.putMetadata(sim.gun, 'root', sim.files.get('1.root') as Buffer, 5); // another replica saw version 5
   rotate(sim);
@@ -96,7 +87,7 @@ t.test('a root floor above the root a rotation reaches: a rollback', async (t) =
 // we pin trust" — a damaged stored root is refused, never replaced by a first contact (a Redis writer
 // can deny service, not restart trust; README, Security model).
 t.test('a stored root that no longer parses: refused, and not replaced by the root Notary serves', async (t) => {
-  const { sim, store } = await trusted();
+  const { sim, store } = await trustedRepo();
   const damaged = Buffer.from('{"damaged":');
   await store.putMetadata(sim.gun, 'root', damaged, 1);
   await rejectsWith(t, updaterFor(sim, { store }).refresh(sim.gun), DeserializationError, 'METADATA_MALFORMED');
@@ -104,7 +95,7 @@ t.test('a stored root that no longer parses: refused, and not replaced by the ro
 });
 
 t.test('a stored root that no longer parses: refused even when Notary serves a newer, linked root', async (t) => {
-  const { sim, store } = await trusted();
+  const { sim, store } = await trustedRepo();
   await store.putMetadata(sim.gun, 'root', Buffer.from('{"damaged":'), 1);
   rotate(sim);
   sim.publish();

@@ -3,21 +3,10 @@
 // Signatures by the old keys alone, or fewer of its own keys than it requires, are refused.
 
 import t from 'tap';
-import { MemoryTrustStore } from '../../src/cache/trust-store.js';
 import { RootRotationError, UnsignedMetadataError } from '../../src/errors.js';
 import { NO_PINNING, TrustedMetadataSet } from '../../src/trust/index.js';
 import { RepoSimulator, SimKey, type SigJson } from '../helpers/simulator.js';
-import { rejectsWith, throwsWith, updaterFor } from '../helpers/trust.js';
-
-/** A repository whose root v1 (key k1) is trusted in `store`. */
-async function trusted() {
-  const sim = new RepoSimulator();
-  sim.addTarget('targets', 'v1', 'manifest v1');
-  sim.publish();
-  const store = new MemoryTrustStore();
-  await updaterFor(sim, { store }).refresh(sim.gun);
-  return { sim, store, k1: sim.keys.root[0] as SimKey };
-}
+import { rejectsWith, throwsWith, trustedRepo, updaterFor } from '../helpers/trust.js';
 
 const newRootKey = (sim: RepoSimulator) => SimKey.generate('ecdsa-x509', { cn: sim.gun });
 const without = (ids: string[]) => (sigs: SigJson[]) => sigs.filter((s) => !ids.includes(s.keyid));
@@ -30,7 +19,7 @@ function rotateInEngine(sim: RepoSimulator): void {
 }
 
 t.test("a new root signed only by the old root's key, not by its own: refused", async (t) => {
-  const { sim, store, k1 } = await trusted();
+  const { sim, store, k1 } = await trustedRepo();
   const k2 = newRootKey(sim);
   sim.keys.root = [k2];
   sim.rootCosigners = [k1];
@@ -44,7 +33,7 @@ t.test("a new root signed only by the old root's key, not by its own: refused", 
 });
 
 t.test('a new root with threshold 2 signed by one of its own keys (and the old key): refused', async (t) => {
-  const { sim, store, k1 } = await trusted();
+  const { sim, store, k1 } = await trustedRepo();
   const [k2, k3] = [newRootKey(sim), newRootKey(sim)];
   sim.keys.root = [k2, k3];
   sim.thresholds.root = 2;
@@ -57,7 +46,7 @@ t.test('a new root with threshold 2 signed by one of its own keys (and the old k
 });
 
 t.test('a new root with threshold 2 that keeps the old key: the old signature counts once', async (t) => {
-  const { sim, store, k1 } = await trusted();
+  const { sim, store, k1 } = await trustedRepo();
   const k2 = newRootKey(sim);
   sim.keys.root = [k1, k2];
   sim.thresholds.root = 2;
@@ -69,7 +58,7 @@ t.test('a new root with threshold 2 that keeps the old key: the old signature co
 });
 
 t.test('a new root signed by its own keys only, not by the old key: refused as a failed rotation', async (t) => {
-  const { sim, store } = await trusted();
+  const { sim, store } = await trustedRepo();
   sim.keys.root = [newRootKey(sim)];
   sim.publishRoot();
   sim.publish();
@@ -78,7 +67,7 @@ t.test('a new root signed by its own keys only, not by the old key: refused as a
 });
 
 t.test('signed by the old key and by its own keys at its threshold: accepted (control)', async (t) => {
-  const { sim, store, k1 } = await trusted();
+  const { sim, store, k1 } = await trustedRepo();
   const [k2, k3] = [newRootKey(sim), newRootKey(sim)];
   sim.keys.root = [k2, k3];
   sim.thresholds.root = 2;
