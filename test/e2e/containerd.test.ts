@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { decisions, recipe, startContainerd, startSignedSite, type Containerd, type SignedSite } from '../helpers/clients.js';
+import { decisions, refusesUnsignedAndRevoked, recipe, startContainerd, startSignedSite, type Containerd, type SignedSite } from '../helpers/clients.js';
 import { tempDir, waitFor } from '../helpers/process.js';
 
 const dir = tempDir('containerd');
@@ -48,18 +48,7 @@ async function pullsThroughTrustgate(t: Test, hosts: string, revokedTag: string)
   t.match(listed.stdout, new RegExp(`docker.io/library/demo:signed\\s+\\S+\\s+${site.digest}`), 'with the signed digest');
   t.ok(decisions(await site.metrics(), 'served') > served, 'served by trustgate');
 
-  const refusedBefore = decisions(await site.metrics(), 'refused', 'NOT_SIGNED');
-  const unsigned = await pull('unsigned');
-  t.not(unsigned.code, 0, 'the unsigned tag is refused');
-  t.ok(decisions(await site.metrics(), 'refused', 'NOT_SIGNED') > refusedBefore, 'by trustgate, as not signed');
-
-  t.equal((await pull(revokedTag)).code, 0, 'a tag is pulled while signed');
-  await site.revoke(revokedTag);
-  // bounded wait, no timing asserted: refused once trustgate refreshes (trust.refreshInterval 1s)
-  await waitFor('the revoked tag to be refused', async () => (await pull(revokedTag)).code !== 0, 60_000);
-  const refusedRevoked = decisions(await site.metrics(), 'refused', 'NOT_SIGNED');
-  t.not((await pull(revokedTag)).code, 0, 'and refused once its signature is removed');
-  t.ok(decisions(await site.metrics(), 'refused', 'NOT_SIGNED') > refusedRevoked, 'by trustgate, as not signed');
+  await refusesUnsignedAndRevoked(t, site, pull, revokedTag);
 }
 
 t.test('hosts.toml with trustgate as the server: no fall-back', async (t) => {

@@ -7,7 +7,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { decisions, podman, recipe, startSignedSite, type SignedSite } from '../helpers/clients.js';
+import { decisions, refusesUnsignedAndRevoked, podman, recipe, startSignedSite, type SignedSite } from '../helpers/clients.js';
 import { tempDir, waitFor } from '../helpers/process.js';
 
 const dir = tempDir('podman');
@@ -40,18 +40,7 @@ async function pullsThroughTrustgate(t: Test, name: string, file: string, revoke
   t.equal(await client.digestOf('docker.io/library/demo:signed'), site.digest, 'with the signed digest');
   t.ok(decisions(await site.metrics(), 'served') > served, 'served by trustgate');
 
-  const refusedBefore = decisions(await site.metrics(), 'refused', 'NOT_SIGNED');
-  const unsigned = await pull('unsigned');
-  t.not(unsigned.code, 0, 'the unsigned tag is refused');
-  t.ok(decisions(await site.metrics(), 'refused', 'NOT_SIGNED') > refusedBefore, 'by trustgate, as not signed');
-
-  t.equal((await pull(revokedTag)).code, 0, 'a tag is pulled while signed');
-  await site.revoke(revokedTag);
-  // bounded wait, no timing asserted: refused once trustgate refreshes (trust.refreshInterval 1s)
-  await waitFor('the revoked tag to be refused', async () => (await pull(revokedTag)).code !== 0, 60_000);
-  const refusedRevoked = decisions(await site.metrics(), 'refused', 'NOT_SIGNED');
-  t.not((await pull(revokedTag)).code, 0, 'and refused once its signature is removed');
-  t.ok(decisions(await site.metrics(), 'refused', 'NOT_SIGNED') > refusedRevoked, 'by trustgate, as not signed');
+  await refusesUnsignedAndRevoked(t, site, pull, revokedTag);
 }
 
 t.test('registries.conf with docker.io located at trustgate: no fall-back', async (t) => {

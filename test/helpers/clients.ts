@@ -6,6 +6,7 @@
 
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Test } from 'tap';
 import { Agent, request } from 'undici';
 import { buildLayouts, manifestOf, push } from './images.js';
 import { NotaryCli, startNotaryServer } from './notary.js';
@@ -83,6 +84,25 @@ export function decisions(metrics: string, decision: string, reason = ''): numbe
 }
 
 /** A shipped client recipe with trustgate's (and the upstream's) address filled in. */
+/**
+ * What a client pulling through trustgate must be refused, asserted on its own pulls: the unsigned tag,
+ * and `revokedTag` once its signature is removed — each refused by trustgate as not signed.
+ */
+export async function refusesUnsignedAndRevoked(t: Test, site: SignedSite, pull: (tag: string) => Promise<RunResult>, revokedTag: string): Promise<void> {
+  const refusedBefore = decisions(await site.metrics(), 'refused', 'NOT_SIGNED');
+  const unsigned = await pull('unsigned');
+  t.not(unsigned.code, 0, 'the unsigned tag is refused');
+  t.ok(decisions(await site.metrics(), 'refused', 'NOT_SIGNED') > refusedBefore, 'by trustgate, as not signed');
+
+  t.equal((await pull(revokedTag)).code, 0, 'a tag is pulled while signed');
+  await site.revoke(revokedTag);
+  // bounded wait, no timing asserted: refused once trustgate refreshes (trust.refreshInterval 1s)
+  await waitFor('the revoked tag to be refused', async () => (await pull(revokedTag)).code !== 0, 60_000);
+  const refusedRevoked = decisions(await site.metrics(), 'refused', 'NOT_SIGNED');
+  t.not((await pull(revokedTag)).code, 0, 'and refused once its signature is removed');
+  t.ok(decisions(await site.metrics(), 'refused', 'NOT_SIGNED') > refusedRevoked, 'by trustgate, as not signed');
+}
+
 export function recipe(name: string, substitutions: Record<string, string>): string {
   let text = readFileSync(join(CLIENT_RECIPES, name), 'utf8');
   for (const [from, to] of Object.entries(substitutions)) text = text.split(from).join(to);
