@@ -6,12 +6,11 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
 import { listeningOn } from '../../src/commands/lifecycle.js';
 import { freePort, portOpen, run, tempDir, waitFor } from '../helpers/process.js';
+import { SLOW_BLOB_SIZE, startSlowBlobUpstream } from '../helpers/slow-blobs.js';
 import { startProcess, startWithConfig } from '../helpers/trustgate.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -78,25 +77,7 @@ t.test('npm start, then SIGTERM to npm alone', async (t) => {
 
 t.test('a second SIGINT while shutting down is ignored: the in-flight pull completes, exit 0', async (t) => {
   // a blob that takes about a second, so the second signal lands mid-shutdown
-  const chunk = Buffer.alloc(64 * 1024, 0x61);
-  const SIZE = 16 * chunk.length;
-  const slow = createServer((req, res) => {
-    if (!req.url?.includes('/blobs/')) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-length': String(SIZE), 'content-type': 'application/octet-stream' });
-    let sent = 0;
-    const timer = setInterval(() => {
-      res.write(chunk);
-      sent += chunk.length;
-      if (sent >= SIZE) {
-        clearInterval(timer);
-        res.end();
-      }
-    }, 60);
-    res.on('close', () => clearInterval(timer));
-  });
-  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => slow.close(() => r())));
-  const upstream = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+  const upstream = await startSlowBlobUpstream(t);
   const tg = await startProcess(dir.path, { upstreams: [{ name: 'docker.io', registry: upstream, notary: upstream, default: true }] });
   t.teardown(tg.stop);
   const exited = new Promise<{ code: number | null; signal: string | null }>((r) => tg.daemon.child.once('exit', (code, signal) => r({ code, signal })));
@@ -106,7 +87,7 @@ t.test('a second SIGINT while shutting down is ignored: the in-flight pull compl
   tg.daemon.child.kill('SIGINT');
   await waitFor('the listener to close', async () => !(await portOpen(tg.port)));
   tg.daemon.child.kill('SIGINT');
-  t.equal(await inflight, SIZE, 'the in-flight blob completed');
+  t.equal(await inflight, SLOW_BLOB_SIZE, 'the in-flight blob completed');
   t.same(await exited, { code: 0, signal: null }, 'exit 0, not killed by the second SIGINT');
 });
 
