@@ -2,11 +2,12 @@
 // and an in-process undici client for blobs, nginx as the reverse-proxy baseline.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { ALL_MANIFEST_TYPES } from '../test/helpers/images.js';
-import { freePort, portOpen, runOk, startDaemon, waitFor } from '../test/helpers/process.js';
+import { startNginx as startPrivateNginx } from '../test/helpers/front.js';
+import { freePort, runOk } from '../test/helpers/process.js';
 
 const ACCEPT = ALL_MANIFEST_TYPES.join(', ');
 
@@ -91,19 +92,7 @@ export async function uploadBlob(registry: string, repository: string, data: Buf
 /** nginx as a plain reverse proxy in front of `upstreamPort`, its files under `base`. */
 export async function startNginx(upstreamPort: number, base: string, stops: (() => Promise<void>)[]): Promise<string> {
   const port = await freePort();
-  mkdirSync(base, { recursive: true });
-  const conf = join(base, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${base}/nginx.pid;
-error_log ${base}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${base}/body; proxy_temp_path ${base}/proxy; fastcgi_temp_path ${base}/fcgi;
-  uwsgi_temp_path ${base}/uwsgi; scgi_temp_path ${base}/scgi;
+  const http = `  access_log off;
   upstream registry { server 127.0.0.1:${upstreamPort}; keepalive 64; }
   server {
     listen 127.0.0.1:${port};
@@ -116,12 +105,9 @@ http {
       proxy_buffers 4 256k;
     }
   }
-}
-`,
-  );
-  const d = startDaemon('nginx', 'nginx', ['-c', conf, '-p', base], join(base, 'stdout.log'));
+`;
+  const d = await startPrivateNginx(base, http, port);
   stops.push(() => d.stop());
-  await waitFor('nginx', () => portOpen(port), 10_000, d);
   return `http://127.0.0.1:${port}`;
 }
 

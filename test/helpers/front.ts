@@ -64,6 +64,23 @@ export async function startFront(dir: string, v: FrontValues): Promise<Front> {
   const port = await freePort();
   const accessLog = join(dir, 'access.log');
   writeFileSync(join(dir, 'trustgate-front.conf'), renderFront(v, `127.0.0.1:${port}`, accessLog));
+  writeFileSync(accessLog, '');
+  const daemon = await startNginx(dir, `  include ${dir}/trustgate-front.conf;\n`, port, 'nginx (trustgate front)');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    daemon,
+    log: () => parseLog(readFileSync(accessLog, 'utf8')),
+    stop: () => daemon.stop(),
+  };
+}
+
+/**
+ * A private nginx under `dir` (its pid, logs and temp files there) whose http block holds `http`;
+ * resolves once it listens on `port`.
+ */
+export async function startNginx(dir: string, http: string, port: number, name = 'nginx'): Promise<Daemon> {
+  mkdirSync(dir, { recursive: true });
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
     conf,
@@ -75,21 +92,13 @@ events { worker_connections 1024; }
 http {
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  include ${dir}/trustgate-front.conf;
-}
+${http}}
 `,
   );
-  writeFileSync(accessLog, '');
   // -e: the error log from the first moment, before the configuration names one
   const daemon = startDaemon('nginx', nginxBinary(), ['-c', conf, '-p', dir, '-e', join(dir, 'error.log')], join(dir, 'stdout.log'));
-  await waitFor('nginx (trustgate front)', () => portOpen(port), 10_000, daemon);
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    daemon,
-    log: () => parseLog(readFileSync(accessLog, 'utf8')),
-    stop: () => daemon.stop(),
-  };
+  await waitFor(name, () => portOpen(port), 10_000, daemon);
+  return daemon;
 }
 
 /** Debian installs nginx in /usr/sbin, which an unprivileged user's PATH may lack. */
