@@ -24,5 +24,5 @@ USER node
 EXPOSE 5000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "dist/cli.js", "healthcheck"]
-ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=32", "--initial-old-space-size=64", "dist/cli.js"]
 CMD ["serve"]

@@ -1,6 +1,6 @@
 // Baseline for blob streaming: the least a Node.js HTTP proxy can do — node:http in, node:http out,
 // body piped, nothing else — so trustgate's streaming figure can be read against what Node itself
-// allows on this machine. Usage: node --max-semi-space-size=32 bench/node-pipe.mjs <port> <upstream>
+// allows on this machine. Usage: node <src/node-flags.ts NODE_FLAGS> bench/node-pipe.mjs <port> <upstream>
 import http from 'node:http';
 
 const [port, upstream] = process.argv.slice(2);

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NODE_FLAGS } from '../src/node-flags.js';
 import { NAME_COMPONENT, startFront } from '../test/helpers/front.js';
 import { buildLayouts, manifestOf, push, ALL_MANIFEST_TYPES } from '../test/helpers/images.js';
 import { NotaryCli, startNotaryServer } from '../test/helpers/notary.js';
@@ -85,9 +86,10 @@ async function main() {
   }
 
   // the blob runs are interleaved (one download of each, round after round) so drift in a shared
-  // machine's speed hits every row alike; a bare Node.js pipe shows what Node itself allows here
+  // machine's speed hits every row alike; a bare Node.js pipe shows what Node itself allows here,
+  // with the V8 flags trustgate runs with
   const pipePort = await freePort();
-  const pipe = startDaemon('node-pipe', process.execPath, ['--max-semi-space-size=32', join(import.meta.dirname, 'node-pipe.mjs'), String(pipePort), registry.url], join(dir.path, 'node-pipe.log'));
+  const pipe = startDaemon('node-pipe', process.execPath, [...NODE_FLAGS, join(import.meta.dirname, 'node-pipe.mjs'), String(pipePort), registry.url], join(dir.path, 'node-pipe.log'));
   stops.push(() => pipe.stop());
   await waitFor('node pipe', () => portOpen(pipePort));
   const tgFresh = await startProcess(dir.path, spec('stream'));

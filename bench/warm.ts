@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
+import { NODE_FLAGS } from '../src/node-flags.js';
 import { ALL_MANIFEST_TYPES, buildLayouts, manifestOf, push } from '../test/helpers/images.js';
 import { NotaryCli, startNotaryServer } from '../test/helpers/notary.js';
 import { startRegistry } from '../test/helpers/peers.js';
@@ -76,7 +77,7 @@ async function main() {
   const cfg = join(dir.path, 'trustgate.yaml');
   const doc = configDoc({ upstreams: [{ name: 'docker.io', registry: registry.url, notary: notary.url, ca: notary.caPath, default: true }], trust: { refreshInterval: '1h' } }, port);
   writeFileSync(cfg, stringify({ ...doc, log: { level: LEVEL } }));
-  const flags = ['--max-semi-space-size=32', ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [])];
+  const flags = [...NODE_FLAGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [])];
   const tg = startDaemon('trustgate', process.execPath, [...flags, CLI, 'serve', '-c', cfg], join(dir.path, 'trustgate.log'));
   stops.push(() => tg.stop(30_000));
   await waitFor('trustgate', () => portOpen(port), 20_000, tg);

@@ -1,15 +1,14 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env -S node --max-semi-space-size=32 --initial-old-space-size=64
 // trustgate command line: `serve`, `check`, `status`, `warm`, `trust export|import`, `healthcheck`.
 // Exit status: 0 success; 1 the answer is no (not signed, not healthy, a repository failed);
 // 2 the command could not be carried out (bad arguments or configuration, unreachable servers).
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError, Option } from 'commander';
+import { NODE_FLAGS } from './node-flags.js';
 
-// A proxy streaming 64 KiB chunks churns the young generation; a larger semi-space lets V8 scavenge
-// far less often (measured: blob throughput ~1.8x). The launchers (bin shebang, npm start, the
-// container) pass it on the command line; this covers `node dist/cli.js` as far as V8 allows.
-export const NODE_FLAGS = ['--max-semi-space-size=32'];
+// The V8 flags every launcher passes (node-flags.ts); this covers `node dist/cli.js` only as far as
+// V8 allows once the heap exists.
 setFlagsFromString(NODE_FLAGS.join(' '));
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { openStores } from '../../src/cache/stores.js';
 import { parseConfig } from '../../src/config/config.js';
 import { buildApp, type TrustgateApp } from '../../src/server/app.js';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 import { buildServices } from '../../src/server/services.js';
 import { freePort, portOpen, startDaemon, waitFor, type Daemon } from './process.js';
 
@@ -105,8 +106,8 @@ export async function startProcess(dir: string, spec: TrustgateSpec, redisPrefix
 
 /** `trustgate serve` on a configuration file already written (its listen port is `port`). */
 export async function startWithConfig(dir: string, cfg: string, port: number, env: NodeJS.ProcessEnv = process.env, tls = false): Promise<RunningTrustgate & { daemon: Daemon }> {
-  // launched as the bin and the container launch it (src/cli.ts NODE_FLAGS)
-  const daemon = startDaemon('trustgate', process.execPath, ['--max-semi-space-size=32', CLI, 'serve', '-c', cfg], join(dir, `trustgate-${port}.log`), { env });
+  // launched as the bin and the container launch it (src/node-flags.ts)
+  const daemon = startDaemon('trustgate', process.execPath, [...NODE_FLAGS, CLI, 'serve', '-c', cfg], join(dir, `trustgate-${port}.log`), { env });
   await waitFor('trustgate', () => portOpen(port), 20_000, daemon);
   return { url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, port, daemon, stop: () => daemon.stop() };
 }
