@@ -8,6 +8,9 @@ export const AREAS = {
   trust: {
     mutate: ['src/trust/**/*.ts'],
     testFiles: [
+      'test/trust/canonical-spans.test.ts',
+      'test/trust/key-material.test.ts',
+      'test/trust/json-parser-strictness.test.ts',
       'test/trust/canonical-fast-path.test.ts',
       'test/trust/canonical-go.test.ts',
       'test/trust/canonical.test.ts',
