@@ -8,9 +8,6 @@ export const AREAS = {
   trust: {
     mutate: ['src/trust/**/*.ts'],
     testFiles: [
-      'test/trust/canonical-spans.test.ts',
-      'test/trust/key-material.test.ts',
-      'test/trust/json-parser-strictness.test.ts',
       'test/trust/canonical-fast-path.test.ts',
       'test/trust/canonical-go.test.ts',
       'test/trust/canonical.test.ts',
@@ -25,6 +22,9 @@ export const AREAS = {
       'test/trust/pinning-after-bootstrap.test.ts',
       'test/trust/root-certificates.test.ts',
       'test/trust/attacks.test.ts',
+      'test/trust/canonical-spans.test.ts',
+      'test/trust/key-material.test.ts',
+      'test/trust/json-parser-strictness.test.ts',
     ],
   },
   pull: {
