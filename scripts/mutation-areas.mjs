@@ -22,6 +22,9 @@ export const AREAS = {
       'test/trust/pinning-after-bootstrap.test.ts',
       'test/trust/root-certificates.test.ts',
       'test/trust/attacks.test.ts',
+      'test/trust/canonical-spans.test.ts',
+      'test/trust/key-material.test.ts',
+      'test/trust/json-parser-strictness.test.ts',
     ],
   },
   pull: {

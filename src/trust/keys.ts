@@ -8,7 +8,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { CertificateError } from '../errors.js';
 import { clearCertificateCache, parseCertificate } from './certs.js';
 import { decodePemCertificates, PemError } from './pem.js';
-import { keyIdOf, publicKeyFromSpki, type PublicKey } from './public-key.js';
+import { KeyEncodingError, keyIdOf, publicKeyFromSpki, type PublicKey } from './public-key.js';
 
 export const KNOWN_KEY_TYPES = ['ecdsa', 'ecdsa-x509', 'ed25519', 'rsa', 'rsa-x509'] as const;
 
@@ -89,5 +89,5 @@ export function clearKeyCaches(): void {
 
 /** node:crypto and certificate parsing failures on hostile key bytes. */
 function isKeyParseError(err: unknown): boolean {
-  return err instanceof PemError || err instanceof CertificateError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_'));
+  return err instanceof PemError || err instanceof CertificateError || err instanceof KeyEncodingError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_'));
 }

@@ -51,6 +51,9 @@ const EC_SPKI_PREFIXES: [Buffer, string, number][] = [
   [Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'), 'P-384', 48],
 ];
 
+/** Key bytes OpenSSL imports but Go's x509.ParsePKIXPublicKey refuses. */
+export class KeyEncodingError extends Error {}
+
 /** A public key from DER SubjectPublicKeyInfo (any algorithm node:crypto knows). */
 export function publicKeyFromSpki(spki: Buffer): KeyObject {
   for (const [prefix, crv, size] of EC_SPKI_PREFIXES) {
@@ -61,5 +64,9 @@ export function publicKeyFromSpki(spki: Buffer): KeyObject {
       return createPublicKey({ key: { kty: 'EC', crv, x, y }, format: 'jwk' });
     }
   }
-  return createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  // OpenSSL ignores bytes after the SPKI and reads BER; Go x509.ParsePKIXPublicKey refuses both
+  // ("trailing data after ASN.1 of public-key"), so notary's verifiers cannot use such a key either
+  if (!key.export({ format: 'der', type: 'spki' }).equals(spki)) throw new KeyEncodingError('SubjectPublicKeyInfo is not exactly DER');
+  return key;
 }
