@@ -186,6 +186,15 @@ t.test('targets: entries checked for shape at once and parsed on lookup, once', 
   for (const over of bad) malformed(t, () => parseTargets(env(targetsDoc(over)), 'targets'));
 });
 
+t.test('checksums must be standard padded base64, whatever the role', async (t) => {
+  const valid = ['', 'AAAA', 'AA==', 'AAA=', 'ab+/', 'AAAAAA==', 'AAAAAAA=', 'z9Z0'];
+  const invalid = ['A', 'AA', 'AAA', 'AAAAA', 'AA=', 'A===', 'AAA==', 'AAAAA=', 'AAAAAAA==', '=AAA', 'AA==AAAA', '-_AA', 'AAAA ', ' AAAA', 'AAAA\n', 'AA.A'];
+  const targets = Object.fromEntries([...valid, ...invalid].map((h, i) => [`t${i}`, meta({ md5: h })]));
+  const parsed = parseTargets(env(targetsDoc({ targets })), 'targets');
+  valid.forEach((h, i) => t.same(parsed.targets.get(`t${i}`)?.hashes.get('md5'), h, JSON.stringify(h)));
+  invalid.forEach((_, i) => malformed(t, () => parsed.targets.get(`t${valid.length + i}`)));
+});
+
 t.test('delegations: keys, specs and paths of the direct children', async (t) => {
   const roles = [
     { name: 'targets/releases', keyids: [ID_A], threshold: 1, paths: ['', 'v'] },
