@@ -11,6 +11,8 @@ export const AREAS = {
       'test/trust/canonical-fast-path.test.ts',
       'test/trust/canonical-go.test.ts',
       'test/trust/canonical.test.ts',
+      'test/trust/trusted-set-steps.test.ts',
+      'test/trust/certificate-checks.test.ts',
       'test/trust/docker-cli-fixture.test.ts',
       'test/trust/verification-work.test.ts',
       'test/trust/delegation-signatures.test.ts',
