@@ -14,6 +14,7 @@ export const AREAS = {
       'test/trust/trusted-set-steps.test.ts',
       'test/trust/certificate-checks.test.ts',
       'test/trust/resolve-walk.test.ts',
+      'test/trust/root-validation.test.ts',
       'test/trust/docker-cli-fixture.test.ts',
       'test/trust/verification-work.test.ts',
       'test/trust/delegation-signatures.test.ts',
