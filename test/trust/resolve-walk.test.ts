@@ -134,14 +134,36 @@ t.test('a tag releases does not list falls through to targets; one in both is si
 t.test('a tag outside the releases paths is not looked up there: targets decides', async (t) => {
   const sim = new RepoSimulator();
   sim.addDelegation('targets/releases', { paths: ['prod-', 'stable-'] });
-  sim.addTarget('targets/releases', 'prod-1', 'p');
-  sim.addTarget('targets/releases', 'dev-1', 'release dev');
+  const prod = sim.addTarget('targets/releases', 'prod-1', 'p');
+  const stable = sim.addTarget('targets/releases', 'stable-1', 's');
+  const releaseDev = sim.addTarget('targets/releases', 'dev-1', 'release dev');
   const dev = sim.addTarget('targets', 'dev-1', 'targets dev');
   sim.publish();
   const set = fullSet(sim);
   t.equal(resolveSignedTag(set, 'prod-1').role, 'targets/releases');
+  t.equal(resolveSignedTag(set, 'stable-1').role, 'targets/releases');
   const d = resolveSignedTag(set, 'dev-1');
   t.same({ role: d.role, digest: d.digest }, { role: 'targets', digest: dev });
+  const digests = signedDigests(set);
+  t.same([prod, stable, releaseDev].map((x) => digests.get(x)), ['targets/releases', 'targets/releases', undefined], 'digests: only names inside either path');
+});
+
+t.test('delegations outside the releases subtree are not part of its walk', async (t) => {
+  // targets/releases-old shares the name prefix of targets/releases but is its sibling
+  const sim = new RepoSimulator();
+  sim.addDelegation('targets/releases');
+  sim.addDelegation('targets/releases-old');
+  sim.addDelegation('targets/alice');
+  sim.addTarget('targets/releases-old', 'v1', 'old');
+  sim.addTarget('targets/alice', 'v1', 'alice');
+  const v1 = sim.addTarget('targets', 'v1', 'targets v1');
+  sim.addTarget('targets/alice', 'a1', 'alice only');
+  sim.publish();
+  const set = fullSet(sim);
+  t.equal(set.targetsFiles.size, 4);
+  const r = resolveSignedTag(set, 'v1');
+  t.same({ role: r.role, digest: r.digest }, { role: 'targets', digest: v1 });
+  notSigned(t, set, 'a1');
 });
 
 t.test("a child's paths are cut to its parent's before it is looked up", async (t) => {
