@@ -212,7 +212,11 @@ export class ManifestService {
 
   private async fetchVerified(p: PullTarget, digest: string, length: number | undefined): Promise<Fetched> {
     const cached = await this.opts.results.getManifest(digest);
-    if (cached && sha256(cached.body) === digest) return { manifest: cached, cached: true };
+    if (cached && sha256(cached.body) === digest) {
+      // the signed length holds for a cached copy as for a fetched one: the answer must not depend on the cache
+      if (length !== undefined && cached.body.length !== length) throw lengthMismatch(p, digest, cached.body.length, length);
+      return { manifest: cached, cached: true };
+    }
     const max = this.opts.maxBytes;
     const fetched = await p.upstream.fetchManifest(p.repository, digest, acceptList(p.accept), length !== undefined ? Math.min(length, max) : max);
     const actual = sha256(fetched.body);
@@ -223,9 +227,7 @@ export class ManifestService {
     if (fetched.claimedDigest !== undefined && fetched.claimedDigest !== digest) {
       throw new ManifestMismatchError(`${p.upstream.name} claims ${fetched.claimedDigest} for ${p.repository}@${digest}: refused`);
     }
-    if (length !== undefined && fetched.body.length !== length) {
-      throw new ManifestMismatchError(`${p.repository}@${digest} is ${fetched.body.length} bytes, the signature says ${length}`);
-    }
+    if (length !== undefined && fetched.body.length !== length) throw lengthMismatch(p, digest, fetched.body.length, length);
     const manifest = { mediaType: mediaTypeOf(fetched.body, fetched.mediaType), body: fetched.body };
     await this.opts.results.putManifest(digest, manifest);
     return { manifest, cached: false };
@@ -260,4 +262,8 @@ function sha256(b: Buffer): string {
 /** The bytes' own mediaType wins over the upstream's Content-Type (the bytes are what was signed). */
 function mediaTypeOf(body: Buffer, header: string | undefined): string {
   return declaredMediaType(body) ?? header ?? 'application/vnd.oci.image.manifest.v1+json';
+}
+
+function lengthMismatch(p: PullTarget, digest: string, actual: number, signed: number): ManifestMismatchError {
+  return new ManifestMismatchError(`${p.repository}@${digest} is ${actual} bytes, the signature says ${signed}`);
 }

@@ -22,6 +22,16 @@ t.test('a signed length longer than the bytes is refused, though the bytes hash 
   t.equal((await w.manifests.get(w.target, 'v1')).digest, d, 'the exact length is served (control)');
 });
 
+t.test('a signed length that disagrees with the bytes is refused when they are cached too', async (t) => {
+  const w = await world(t);
+  const d = w.registry.push(image('1'), OCI_MANIFEST);
+  w.verdicts.tags.set('right', { digest: d, length: image('1').length });
+  t.equal((await w.manifests.get(w.target, 'right')).digest, d, 'served, and now cached');
+  t.ok(await w.results.getManifest(d), 'the bytes are in the result cache');
+  w.verdicts.tags.set('wrong', { digest: d, length: image('1').length + 1 });
+  await rejectsWith(t, w.manifests.get(w.target, 'wrong'), ManifestMismatchError, 'DIGEST_MISMATCH');
+});
+
 t.test('by tag: a signed length above maxBytes still reads at most maxBytes', async (t) => {
   const w = await world(t, { maxBytes: 200 });
   const big = sized(300);
