@@ -57,7 +57,9 @@ export async function curlDownload(url: string, bytes: number): Promise<number> 
 }
 
 // the benchmark's own client: undici (as trustgate itself uses upstream), one connection, following
-// redirects, its body read as Node streams deliver it and dropped
+// redirects, its body read as Node streams deliver it and dropped. npm run bench:proxy gives this
+// process the V8 flags trustgate runs with (a floor under the old generation's limit sized for this
+// larger process), so that its reads are not slowed by the mark-compacts they avoid (src/node-flags.ts)
 const agent = new Agent({ connections: 1, pipelining: 1 });
 
 /** MB/s downloading `url` once in this process with undici (following one redirect). */

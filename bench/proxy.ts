@@ -32,7 +32,7 @@ const stops: (() => Promise<void>)[] = [];
  * gets the same warm-up; a long-running proxy is warm.
  */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 4);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function main() {
@@ -82,6 +82,9 @@ async function main() {
     ['trustgate → registry (warm, verified)', tg.url],
     ['bare node:http server, same bytes from memory (floor)', `http://127.0.0.1:${staticPort}`],
   ] as const) {
+    // unmeasured first: a server's first seconds under load are JIT warm-up (its p99 then measures
+    // the compiler, not the server); every row gets the same
+    await wrk(manifest(base), '3');
     rows.push([label, await wrk(manifest(base), DURATION), await ab(manifest(base), DURATION)]);
   }
 
