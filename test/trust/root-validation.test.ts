@@ -49,6 +49,27 @@ t.test('no valid root certificate: the refusal names the certificate that expire
   t.equal((first.certificate as { keyId?: string }).keyId, wrongName.id, 'of two mismatches, the first');
 });
 
+t.test('the named certificate: the first of two that expired at the same time; a weak one never', async (t) => {
+  const [a, b] = [key(at(-3)), key(at(-3))];
+  const tie = throwsWith(t, () => validateRoot(rootWith([a, b]).bytes, ctx, { firstBootstrap: true }), CertificateError, 'CERTIFICATE_INVALID') as CertificateError;
+  t.equal((tie.certificate as { keyId?: string }).keyId, a.id);
+  const weak = SimKey.generate('ecdsa-x509', { cn: GUN, notBefore: at(-30), notAfter: at(30), hash: 'sha1' });
+  const expired = key(at(-3));
+  const err = throwsWith(t, () => validateRoot(rootWith([expired, weak]).bytes, ctx, { firstBootstrap: true }), CertificateError, 'CERTIFICATE_INVALID') as CertificateError;
+  t.same(err.certificate, { name: GUN, keyId: expired.id, expired: at(-3) });
+});
+
+t.test("a rotation must meet the trusted root's threshold, not just its own", async (t) => {
+  const [k1, k2] = [key(at(40)), key(at(40))];
+  const { sim, bytes } = rootWith([k1, k2], 2);
+  const previous = validateRoot(bytes, ctx, { firstBootstrap: true });
+  sim.keys.root = [k1];
+  sim.thresholds.root = 1;
+  throwsWith(t, () => validateRoot(sim.publishRoot(), ctx, { previous, firstBootstrap: false }), RootRotationError, 'ROOT_ROTATION_FAILED');
+  sim.rootCosigners = [k2];
+  t.equal(validateRoot(sim.publishRoot(), ctx, { previous, firstBootstrap: false }).root.version, 4, 'both old keys sign: accepted');
+});
+
 t.test('trustedRootAnchor: expired certificates still anchor a rotation, under no pinning', async (t) => {
   const [expired, valid] = [key(at(-5)), key(at(40))];
   const { bytes } = rootWith([expired, valid], 2);
