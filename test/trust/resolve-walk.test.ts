@@ -133,6 +133,7 @@ t.test('a tag releases does not list falls through to targets; one in both is si
 
 t.test('a tag outside the releases paths is not looked up there: targets decides', async (t) => {
   const sim = new RepoSimulator();
+  sim.addDelegation('targets/alice'); // declared before releases: releases' paths are its own, not the first child's
   sim.addDelegation('targets/releases', { paths: ['prod-', 'stable-'] });
   const prod = sim.addTarget('targets/releases', 'prod-1', 'p');
   const stable = sim.addTarget('targets/releases', 'stable-1', 's');
@@ -180,6 +181,8 @@ t.test("a child's paths are cut to its parent's before it is looked up", async (
   t.ok(set.targetsFiles.has('targets/releases/bot'));
   notSigned(t, set, 'dev-1'); // found first below releases: Docker refuses rather than fall back
   t.equal(resolveSignedTag(set, 'devx').role, 'targets', 'bot may not sign devx (only d covers it, outside releases): targets decides');
+  const bot = signedDigests(set, ['targets/releases/bot']);
+  t.same([...bot.values()], ['targets/releases/bot'], 'digests of a deeper role: only under its cut paths (dev-1, not devx)');
 });
 
 t.test('a target whose sha256 is not 32 bytes is not signed', async (t) => {
@@ -189,10 +192,12 @@ t.test('a target whose sha256 is not 32 bytes is not signed', async (t) => {
     targets.short = { hashes: { sha256: Buffer.alloc(31, 1).toString('base64') }, length: 3 };
     targets.long = { hashes: { sha256: Buffer.alloc(33, 1).toString('base64') }, length: 3 };
     targets.ok = { hashes: { sha256: Buffer.alloc(32, 1).toString('base64') }, length: 3 };
+    targets.sha512only = { hashes: { sha512: Buffer.alloc(64, 1).toString('base64') }, length: 3 };
   });
   sim.publish();
   const set = setThroughTargets(sim);
   notSigned(t, set, 'short');
   notSigned(t, set, 'long');
+  notSigned(t, set, 'sha512only');
   t.equal(resolveSignedTag(set, 'ok').digest, `sha256:${'01'.repeat(32)}`);
 });
