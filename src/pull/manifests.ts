@@ -214,7 +214,7 @@ export class ManifestService {
     const cached = await this.opts.results.getManifest(digest);
     if (cached && sha256(cached.body) === digest) {
       // the signed length holds for a cached copy as for a fetched one: the answer must not depend on the cache
-      if (length !== undefined && cached.body.length !== length) throw lengthMismatch(p, digest, cached.body.length, length);
+      checkSignedLength(p, digest, cached.body, length);
       return { manifest: cached, cached: true };
     }
     const max = this.opts.maxBytes;
@@ -227,7 +227,7 @@ export class ManifestService {
     if (fetched.claimedDigest !== undefined && fetched.claimedDigest !== digest) {
       throw new ManifestMismatchError(`${p.upstream.name} claims ${fetched.claimedDigest} for ${p.repository}@${digest}: refused`);
     }
-    if (length !== undefined && fetched.body.length !== length) throw lengthMismatch(p, digest, fetched.body.length, length);
+    checkSignedLength(p, digest, fetched.body, length);
     const manifest = { mediaType: mediaTypeOf(fetched.body, fetched.mediaType), body: fetched.body };
     await this.opts.results.putManifest(digest, manifest);
     return { manifest, cached: false };
@@ -264,6 +264,9 @@ function mediaTypeOf(body: Buffer, header: string | undefined): string {
   return declaredMediaType(body) ?? header ?? 'application/vnd.oci.image.manifest.v1+json';
 }
 
-function lengthMismatch(p: PullTarget, digest: string, actual: number, signed: number): ManifestMismatchError {
-  return new ManifestMismatchError(`${p.repository}@${digest} is ${actual} bytes, the signature says ${signed}`);
+/** Bytes that hash to a signed digest must also have its signed length, when it was signed with one. */
+function checkSignedLength(p: PullTarget, digest: string, body: Buffer, length: number | undefined): void {
+  if (length !== undefined && body.length !== length) {
+    throw new ManifestMismatchError(`${p.repository}@${digest} is ${body.length} bytes, the signature says ${length}`);
+  }
 }
