@@ -41,16 +41,31 @@ export type RegistryRoute =
 export function parseRoute(path: string): RegistryRoute {
   if (path.includes('%') || path.includes('\\')) throw new RequestInvalidError('NAME_INVALID', 'percent-encoded or escaped paths are not accepted');
   if (path === '/v2/_catalog') throw new UnsupportedError('the catalog is not served');
+  // only a path with a `_trust` segment followed by more can name a trust file; every other path is
+  // cut at its last two slashes, not split (a warm pull parses one path per request)
+  return (path.includes('/_trust/') ? trustFileRoute(path) : undefined) ?? registryRoute(path);
+}
+
+/** `/v2/<GUN>/_trust/tuf/<file>.json`, or undefined for any other path. */
+function trustFileRoute(path: string): RegistryRoute | undefined {
   const segments = path.split('/');
-  const n = segments.length;
-  if (segments[0] !== '' || segments[1] !== 'v2' || n < 5) throw notRegistryPath();
+  if (segments[0] !== '' || segments[1] !== 'v2') return undefined;
   const trust = segments.indexOf('_trust', 2);
-  if (trust > 2 && segments[trust + 1] === 'tuf' && trust + 2 < n) {
-    const file = segments.slice(trust + 2).join('/');
-    if (file.endsWith('.json')) return { kind: 'trust-file', gun: segments.slice(2, trust).join('/'), name: file.slice(0, -'.json'.length) };
-  }
-  const repository = segments.slice(2, n - 2).join('/');
-  const [kind, reference] = [segments[n - 2] as string, segments[n - 1] as string];
+  if (trust <= 2 || segments[trust + 1] !== 'tuf' || trust + 2 >= segments.length) return undefined;
+  const file = segments.slice(trust + 2).join('/');
+  return file.endsWith('.json') ? { kind: 'trust-file', gun: segments.slice(2, trust).join('/'), name: file.slice(0, -'.json'.length) } : undefined;
+}
+
+/** `/v2/<name>/<kind>/<reference>`: at least five segments, the last two the kind and reference. */
+function registryRoute(path: string): RegistryRoute {
+  if (!path.startsWith('/v2/')) throw notRegistryPath();
+  const last = path.lastIndexOf('/');
+  const previous = path.lastIndexOf('/', last - 1);
+  // the slash after `v2` is at 3: a second-to-last slash there or before means fewer than five segments
+  if (previous <= 3) throw notRegistryPath();
+  const repository = path.slice(4, previous);
+  const kind = path.slice(previous + 1, last);
+  const reference = path.slice(last + 1);
   if (kind === 'tags' && reference === 'list') return { kind: 'tags', repository, reference };
   if (kind === 'referrers' && SHA256_DIGEST.test(reference)) return { kind: 'referrers', repository, reference };
   if ((kind === 'manifests' || kind === 'blobs') && reference !== '') return { kind, repository, reference };
