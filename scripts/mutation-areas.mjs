@@ -45,6 +45,7 @@ export const AREAS = {
   updater: {
     mutate: ['src/notary/updater.ts'],
     testFiles: [
+      'test/notary/resolve-explained-malformed.test.ts',
       'test/notary/update-workflow.test.ts',
       'test/notary/root-chain.test.ts',
       'test/notary/simulator-smoke.test.ts',
