@@ -22,6 +22,8 @@ export const AREAS = {
       'test/trust/root-validation.test.ts',
       'test/trust/pinning-wildcards.test.ts',
       'test/trust/pinning-refusals.test.ts',
+      'test/trust/signed-digests-undeclared-role.test.ts',
+      'test/trust/multi-megabyte-base64.test.ts',
       'test/trust/canonical-fast-path.test.ts',
       'test/trust/canonical-go.test.ts',
       'test/trust/canonical.test.ts',
@@ -45,6 +47,7 @@ export const AREAS = {
   updater: {
     mutate: ['src/notary/updater.ts'],
     testFiles: [
+      'test/notary/resolve-explained-malformed.test.ts',
       'test/notary/update-workflow.test.ts',
       'test/notary/root-chain.test.ts',
       'test/notary/simulator-smoke.test.ts',

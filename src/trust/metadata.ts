@@ -143,7 +143,10 @@ function parseRoleSpec(v: JsonValue | undefined, role: string, name: string, key
 }
 
 const HASH_SIZES: Record<string, number> = { sha256: 32, sha512: 64 };
-const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Standard padded base64: whole quartets, `=` only as the last one or two. A quartet-repeating pattern
+// backtracks once per quartet and overflows V8's regexp stack on multi-megabyte values (RangeError).
+const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
+const isStdBase64 = (s: string): boolean => s.length % 4 === 0 && BASE64_CHARS.test(s);
 
 /**
  * File metadata: `length` and base64 `hashes`. Every hash must be valid base64 (Go decodes them into
@@ -156,7 +159,7 @@ function parseFileMeta(v: JsonValue | undefined, role: string, what: string, str
   const hashes = new Map<string, string>();
   for (const [alg, h] of Object.entries(optObj(field(o, 'hashes'), role, `${what}.hashes`))) {
     const b64 = str(h, role, `${what}.hashes.${alg}`);
-    if (!STD_BASE64.test(b64)) fail(role, `${what}.hashes.${alg} is not valid base64`);
+    if (!isStdBase64(b64)) fail(role, `${what}.hashes.${alg} is not valid base64`);
     hashes.set(alg, b64);
   }
   if (strict) {

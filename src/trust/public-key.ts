@@ -23,12 +23,15 @@ export interface PublicKey {
   readonly publicBytes: Buffer;
 }
 
-const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Standard padded base64: whole quartets, `=` only as the last one or two. A quartet-repeating pattern
+// backtracks once per quartet and overflows V8's regexp stack on multi-megabyte values (RangeError).
+const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
+const isStdBase64 = (s: string): boolean => s.length % 4 === 0 && BASE64_CHARS.test(s);
 
 /** Decode standard padded base64 as Go's encoding/json does for []byte (CR/LF ignored). */
 export function decodeBase64(value: string, what: string, role?: string): Buffer {
   const compact = value.replace(/[\r\n]/g, '');
-  if (!STD_BASE64.test(compact)) throw new DeserializationError(role, `${what} is not valid base64`);
+  if (!isStdBase64(compact)) throw new DeserializationError(role, `${what} is not valid base64`);
   return Buffer.from(compact, 'base64');
 }
 
