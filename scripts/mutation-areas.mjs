@@ -24,6 +24,8 @@ export const AREAS = {
       'test/trust/pinning-refusals.test.ts',
       'test/trust/signed-digests-undeclared-role.test.ts',
       'test/trust/multi-megabyte-base64.test.ts',
+      'test/trust/signature-sizes.test.ts',
+      'test/trust/signature-verdict-keys.test.ts',
       'test/trust/canonical-fast-path.test.ts',
       'test/trust/canonical-go.test.ts',
       'test/trust/canonical.test.ts',

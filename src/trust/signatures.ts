@@ -94,7 +94,10 @@ export function verifySignature(key: PublicKey, method: string, sig: Buffer, mes
     case 'rsapkcs1v15': {
       if (key.keyType !== 'rsa' && key.keyType !== 'rsa-x509') return false;
       if (vk.type !== 'rsa') return false;
-      if ((vk.modulusLength ?? 0) < MIN_RSA_BITS || sig.length < MIN_RSA_BITS / 8) return false;
+      const modulusBits = vk.modulusLength ?? 0;
+      // Go rsa.VerifyPSS and VerifyPKCS1v15 take only a signature of exactly the modulus size;
+      // OpenSSL's PSS check also takes one with its leading zero bytes dropped
+      if (modulusBits < MIN_RSA_BITS || sig.length !== Math.ceil(modulusBits / 8)) return false;
       const padding =
         method === 'rsapss'
           ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
