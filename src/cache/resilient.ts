@@ -88,7 +88,8 @@ export class ResilientTrustStore implements TrustStore {
     }
     if (remembered) await this.reconcile(gun, local, state);
     else this.assertWhole(gun, state);
-    for (const [role, v] of state.versions) if ((local.get(role) ?? 0) < v) local.set(role, v);
+    // a shared floor of 0 is a floor too: kept when this replica has none for the role
+    for (const [role, v] of state.versions) local.set(role, Math.max(local.get(role) ?? v, v));
     return local;
   }
 
