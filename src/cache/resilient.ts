@@ -88,7 +88,9 @@ export class ResilientTrustStore implements TrustStore {
     }
     if (remembered) await this.reconcile(gun, local, state);
     else this.assertWhole(gun, state);
-    for (const [role, v] of state.versions) if ((local.get(role) ?? 0) < v) local.set(role, v);
+    // a shared floor of 0 is a floor too: kept when this replica has none for the role (and a
+    // shared value that is not a number never replaces one this replica holds)
+    for (const [role, v] of state.versions) if (!local.has(role) || (local.get(role) as number) < v) local.set(role, v);
     return local;
   }
 

@@ -59,7 +59,8 @@ export class StagingTrustStore implements TrustStore {
   /** The real store's floors, raised by what is staged. */
   async getVersions(gun: string): Promise<Map<string, number>> {
     const v = await this.target.getVersions(gun);
-    for (const [role, n] of await this.staged.getVersions(gun)) if ((v.get(role) ?? 0) < n) v.set(role, n);
+    // a staged floor of 0 is a floor too: kept when the real store has none for the role
+    for (const [role, n] of await this.staged.getVersions(gun)) v.set(role, Math.max(v.get(role) ?? n, n));
     return v;
   }
 
