@@ -20,6 +20,8 @@ export const AREAS = {
       'test/trust/certificate-checks.test.ts',
       'test/trust/resolve-walk.test.ts',
       'test/trust/root-validation.test.ts',
+      'test/trust/metadata-integer-guard.test.ts',
+      'test/trust/trusted-set-delegation-spec.test.ts',
       'test/trust/canonical-fast-path.test.ts',
       'test/trust/canonical-go.test.ts',
       'test/trust/canonical.test.ts',
