@@ -29,6 +29,8 @@ export const AREAS = {
       'test/trust/spki-fast-path-bounds.test.ts',
       'test/trust/key-import-faults.test.ts',
       'test/trust/canonical-utf8-cause.test.ts',
+      'test/trust/metadata-integer-guard.test.ts',
+      'test/trust/trusted-set-delegation-spec.test.ts',
       'test/trust/canonical-fast-path.test.ts',
       'test/trust/canonical-go.test.ts',
       'test/trust/canonical.test.ts',
