@@ -20,6 +20,7 @@ export const AREAS = {
       'test/trust/certificate-checks.test.ts',
       'test/trust/resolve-walk.test.ts',
       'test/trust/root-validation.test.ts',
+      'test/trust/json-parser-spans.test.ts',
       'test/trust/canonical-fast-path.test.ts',
       'test/trust/canonical-go.test.ts',
       'test/trust/canonical.test.ts',
