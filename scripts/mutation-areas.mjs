@@ -31,6 +31,7 @@ export const AREAS = {
       'test/trust/canonical-utf8-cause.test.ts',
       'test/trust/metadata-integer-guard.test.ts',
       'test/trust/trusted-set-delegation-spec.test.ts',
+      'test/trust/json-parser-spans.test.ts',
       'test/trust/canonical-fast-path.test.ts',
       'test/trust/canonical-go.test.ts',
       'test/trust/canonical.test.ts',
