@@ -70,6 +70,6 @@ export const AREAS = {
   // the stores' rollback floors: putMetadata and getVersions of each TrustStore (StoreFloorsOnly)
   floors: {
     mutate: ['src/cache/trust-store.ts', 'src/cache/directory-store.ts', 'src/cache/staging-store.ts', 'src/cache/redis.ts', 'src/cache/resilient.ts'],
-    testFiles: ['test/cache/floor-resets.test.ts', 'test/cache/floor-redis-edges.test.ts', 'test/cache/floors.test.ts', 'test/cache/contract.test.ts', 'test/cache/resilient.test.ts'],
+    testFiles: ['test/cache/staging-root-reset.test.ts', 'test/bundle/import-key-rotation.test.ts', 'test/cache/floor-resets.test.ts', 'test/cache/floor-redis-edges.test.ts', 'test/cache/floors.test.ts', 'test/cache/contract.test.ts', 'test/cache/resilient.test.ts'],
   },
 };

@@ -2,7 +2,8 @@
 // bundle against it, and only if all of them verified are the writes handed to the real store — in
 // one atomic batch when the real store can do that (the trust.bundles directory), else one by one.
 
-import { MemoryTrustStore, type TrustStore } from './trust-store.js';
+import { ROOT } from '../trust/metadata.js';
+import type { TrustStore } from './trust-store.js';
 
 export interface StoredWrite {
   readonly gun: string;
@@ -35,8 +36,9 @@ export interface StagingOptions {
 }
 
 export class StagingTrustStore implements TrustStore {
-  private readonly staged = new MemoryTrustStore();
   private readonly writes: StoredWrite[] = [];
+  /** The staged writes of each repository, in order: replayed over the real store's floors. */
+  private readonly byGun = new Map<string, StoredWrite[]>();
 
   constructor(
     private readonly target: TrustStore,
@@ -44,7 +46,7 @@ export class StagingTrustStore implements TrustStore {
   ) {}
 
   async getMetadata(gun: string, role: string): Promise<Buffer | undefined> {
-    const staged = await this.staged.getMetadata(gun, role);
+    const staged = this.byGun.get(gun)?.findLast((w) => w.role === role)?.bytes;
     if (staged || !(this.opts.readThrough?.(role) ?? true)) return staged;
     return this.target.getMetadata(gun, role);
   }
@@ -52,16 +54,22 @@ export class StagingTrustStore implements TrustStore {
   async putMetadata(gun: string, role: string, bytes: Buffer, version: number, resetFloors: readonly string[] = []): Promise<void> {
     const floor = (await this.getVersions(gun)).get(role) ?? 0;
     if (version < floor) return; // never replace newer trust data with older
-    await this.staged.putMetadata(gun, role, bytes, version, resetFloors);
-    this.writes.push({ gun, role, bytes: Buffer.from(bytes), version, resetFloors });
+    const write = { gun, role, bytes: Buffer.from(bytes), version, resetFloors };
+    this.writes.push(write);
+    const ofGun = this.byGun.get(gun);
+    if (ofGun) ofGun.push(write);
+    else this.byGun.set(gun, [write]);
   }
 
-  /** The real store's floors, raised by what is staged. */
+  /**
+   * The floors the real store will hold after `commit`: its own, with the staged writes applied in
+   * order under its rule — so a staged newer root drops the floors it names (TUF 5.3.11) whether
+   * they came from the real store or were staged before it, and a floor of 0 is a floor too.
+   */
   async getVersions(gun: string): Promise<Map<string, number>> {
-    const v = await this.target.getVersions(gun);
-    // a staged floor of 0 is a floor too: kept when the real store has none for the role
-    for (const [role, n] of await this.staged.getVersions(gun)) v.set(role, Math.max(v.get(role) ?? n, n));
-    return v;
+    const floors = await this.target.getVersions(gun);
+    for (const w of this.byGun.get(gun) ?? []) raiseFloor(floors, w);
+    return floors;
   }
 
   /** Hand every staged write to the real store. */
@@ -76,4 +84,12 @@ export class StagingTrustStore implements TrustStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** MemoryTrustStore.putMetadata's floor rule, on a copy of the floors. */
+function raiseFloor(floors: Map<string, number>, w: StoredWrite): void {
+  const floor = floors.get(w.role) ?? 0;
+  if (w.version < floor) return; // never replace newer trust data with older
+  if (w.role === ROOT && floor > 0 && w.version > floor) for (const r of w.resetFloors ?? []) floors.delete(r);
+  floors.set(w.role, w.version);
 }
