@@ -5,6 +5,7 @@
 import t from 'tap';
 import { RequestInvalidError, UnsupportedError, UpstreamNotFoundError } from '../../src/errors.js';
 import { parseRoute, type RegistryRoute } from '../../src/server/request-target.js';
+import { seeded } from '../helpers/seeded.js';
 
 const SHA256 = `sha256:${'0f'.repeat(32)}`;
 
@@ -35,17 +36,6 @@ function outcome(f: () => RegistryRoute): unknown {
   } catch (err) {
     return { error: (err as Error).constructor.name, code: (err as { code?: string }).code };
   }
-}
-
-/** mulberry32: a small seeded generator, so the corpus is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SEGMENTS = ['', 'v2', 'v3', 'a', 'b.c', '_trust', 'tuf', 'manifests', 'blobs', 'tags', 'list', 'referrers', SHA256, 'sha256:0F', 'v1', 'root.json', 'x.json', '.json', '_catalog', 'a%2Fb', 'a\\b'];

@@ -7,6 +7,7 @@ import t, { type Test } from 'tap';
 import { DeserializationError } from '../../src/errors.js';
 import { canonicalBytes, MAX_DEPTH, parseJson, type JsonValue } from '../../src/trust/canonical.js';
 import { compareUtf8 } from '../../src/trust/json-parser.js';
+import { seeded } from '../helpers/seeded.js';
 
 const enc = (s: string) => Buffer.from(s, 'utf8');
 const parse = (s: string) => parseJson(enc(s), 'targets');
@@ -159,17 +160,6 @@ t.test('nesting is limited to MAX_DEPTH for objects, arrays and their mix', asyn
   refused(t, mixed(MAX_DEPTH + 2), 'mixed, too deep');
 });
 
-// A seeded generator (mulberry32): deterministic on every run.
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const KEYS = ['gh', 'hg', 'ij', 'jé', 'éj', '\uff61k', '\u{1F600}', 'kk', 'l\\"', 'm\\u00e9'];
 const STRINGS = ['', 'x', 'a b', 'é', '\u2028', '\u{1F600}', '\\n', '\\"q', '\\\\', '\\u0041', '\\/', 'tab\\t'];
 const WS = ['', '', ' ', '\n', '\t', '\r\n'];
@@ -230,7 +220,7 @@ function expectedAnswer(text: string): string {
 }
 
 t.test('a seeded corpus, intact and damaged: the same answers as JSON.parse', async (t) => {
-  const next = rng(16);
+  const next = seeded(16);
   const wrong: string[] = [];
   let accepted = 0;
   const total = 2500;
