@@ -4,7 +4,7 @@
 
 import { DeserializationError, DelegationError, WrongTypeError } from '../errors.js';
 import { parseJsonDocument, type JsonObject, type JsonValue } from './canonical.js';
-import { decodeBase64, makePublicKey, type PublicKey } from './public-key.js';
+import { decodeBase64, isStdBase64, makePublicKey, type PublicKey } from './public-key.js';
 import type { Signature } from './signatures.js';
 import type { Envelope, Common, RoleSpec, Root, FileMeta, Timestamp, Snapshot, DelegationSpec, TargetIndex, Targets } from './metadata-types.js';
 
@@ -143,10 +143,6 @@ function parseRoleSpec(v: JsonValue | undefined, role: string, name: string, key
 }
 
 const HASH_SIZES: Record<string, number> = { sha256: 32, sha512: 64 };
-// Standard padded base64: whole quartets, `=` only as the last one or two. A quartet-repeating pattern
-// backtracks once per quartet and overflows V8's regexp stack on multi-megabyte values (RangeError).
-const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
-const isStdBase64 = (s: string): boolean => s.length % 4 === 0 && BASE64_CHARS.test(s);
 
 /**
  * File metadata: `length` and base64 `hashes`. Every hash must be valid base64 (Go decodes them into

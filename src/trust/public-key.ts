@@ -26,7 +26,8 @@ export interface PublicKey {
 // Standard padded base64: whole quartets, `=` only as the last one or two. A quartet-repeating pattern
 // backtracks once per quartet and overflows V8's regexp stack on multi-megabyte values (RangeError).
 const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
-const isStdBase64 = (s: string): boolean => s.length % 4 === 0 && BASE64_CHARS.test(s);
+/** Whether `s` is standard padded base64 (above); decodeBase64 strips CR/LF first, this does not. */
+export const isStdBase64 = (s: string): boolean => s.length % 4 === 0 && BASE64_CHARS.test(s);
 
 /** Decode standard padded base64 as Go's encoding/json does for []byte (CR/LF ignored). */
 export function decodeBase64(value: string, what: string, role?: string): Buffer {
