@@ -1,6 +1,6 @@
 // CPU per audit line, whole process (main thread, libuv's thread pool, the kernel's write path):
 // a pino child logger writing trustgate's warm-pull audit line through the log batch
-// (src/commands/log-batch.ts) into sonic-boom as `serve` configures it, against sonic-boom in its
+// (src/commands/log-batch.ts) into serve's destination (logDestination), against sonic-boom in its
 // default string mode with a 4 KiB minimum write (how `serve` wrote before), and against a sink that
 // drops every line (pino's serialisation and the batch alone). K lines per event-loop turn, as a warm
 // pull load hands over 2–8 a turn. Run: npm run bench:log
@@ -9,7 +9,7 @@
 import { openSync, closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { LineBatch, type LineSink } from '../src/commands/log-batch.js';
+import { LineBatch, logDestination, type LineSink } from '../src/commands/log-batch.js';
 import { tempDir } from '../test/helpers/process.js';
 
 const LINES = Number(process.env.LOG_LINES ?? 400_000);
@@ -24,8 +24,7 @@ function sinkFor(kind: SinkKind, fd: number): LineSink {
     const boom = pino.destination({ dest: fd, sync: false, minLength: 4096 });
     return { write: (data) => boom.write(data.toString('utf8')), flush: () => boom.flush(), flushSync: () => boom.flushSync() };
   }
-  const boom = pino.destination({ dest: fd, sync: false, contentMode: 'buffer', minLength: 64 * 1024, maxWrite: 256 * 1024 });
-  return { write: (data) => boom.write(data as unknown as string), flush: () => boom.flush(), flushSync: () => boom.flushSync() };
+  return logDestination(fd);
 }
 
 /** µs of process CPU per line for `perTurn` lines a turn. */

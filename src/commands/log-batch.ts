@@ -1,5 +1,5 @@
 // Log lines gathered for one turn of the event loop and handed to the destination as one buffer.
-// The destination is pino's sonic-boom in buffer mode, writing once 64 KiB are pending (serve.ts).
+// The destination is pino's sonic-boom in buffer mode, writing once 64 KiB are pending (logDestination).
 // Measured per audit line (~400 bytes, 2–8 lines a turn), CPU of the whole process:
 // - sonic-boom in its default string mode appends each line to its pending string with `+=`,
 //   measures that string's UTF-8 length again on every write, and writes as soon as 4 KiB are
@@ -10,11 +10,24 @@
 // `setImmediate`, or on `flush`; a process that exits within the turn writes them synchronously
 // after what the destination holds.
 
+import { pino } from 'pino';
+
 /** What the lines are handed to (pino's sonic-boom destination). */
 export interface LineSink {
   write(data: Buffer): boolean;
   flush(): void;
   flushSync(): void;
+}
+
+/** The log's destination as `serve` writes it: a write(2) per 64 KiB of lines, from libuv's thread pool. */
+export function logDestination(fd: number): LineSink {
+  const boom = pino.destination({ dest: fd, sync: false, contentMode: 'buffer', minLength: 64 * 1024, maxWrite: 256 * 1024 });
+  return {
+    // sonic-boom's types know only its string mode; in buffer mode it takes buffers
+    write: (data) => boom.write(data as unknown as string),
+    flush: () => boom.flush(),
+    flushSync: () => boom.flushSync(),
+  };
 }
 
 export class LineBatch {

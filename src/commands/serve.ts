@@ -11,7 +11,7 @@ import { loadConfig } from '../config/config.js';
 import { buildApp } from '../server/app.js';
 import { buildServices } from '../server/services.js';
 import { listeningOn, stopOnSignals } from './lifecycle.js';
-import { LineBatch, type LineSink } from './log-batch.js';
+import { LineBatch, logDestination } from './log-batch.js';
 
 /**
  * JSON lines, buffered (an audit line per pull must not cost a write(2) per pull; log-batch.ts); human-readable
@@ -23,15 +23,7 @@ function makeLogger(level: string): { logger: Logger; flush: () => void } {
   if (format === 'pretty') {
     return { logger: pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service' } } }), flush: () => {} };
   }
-  // a write(2) per 64 KiB of lines, from libuv's thread pool (log-batch.ts has the measurements)
-  const boom = pino.destination({ dest: 1, sync: false, contentMode: 'buffer', minLength: 64 * 1024, maxWrite: 256 * 1024 });
-  const sink: LineSink = {
-    // sonic-boom's types know only its string mode; in buffer mode it takes buffers
-    write: (data) => boom.write(data as unknown as string),
-    flush: () => boom.flush(),
-    flushSync: () => boom.flushSync(),
-  };
-  const lines = new LineBatch(sink, (data) => writeSync(1, data));
+  const lines = new LineBatch(logDestination(1), (data) => writeSync(1, data));
   setInterval(() => lines.flush(), 1000).unref();
   // before the destination's own exit hook, so the lines of the last turn are not lost
   process.prependListener('exit', () => lines.flushSync());
