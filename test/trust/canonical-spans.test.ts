@@ -3,32 +3,12 @@
 // the envelope's members and `signed` (json-parser.ts records spans to that depth) — plus the
 // canonical encoder itself against a reference written here.
 
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { DeserializationError } from '../../src/errors.js';
 import { canonicalBytes, canonicalString, parseJsonDocument, type JsonObject, type JsonValue } from '../../src/trust/canonical.js';
+import { isReencoded, isViewOfSource, label, own } from '../helpers/canonical-spans.js';
 
 const enc = (s: string) => Buffer.from(s, 'utf8');
-/** Bytes in an ArrayBuffer of their own, so a view of them can be told from a fresh encoding. */
-const own = (s: string) => new Uint8Array(enc(s));
-
-/** An assertion name that keeps the TAP line intact (a raw U+2028 would end it). */
-const label = (s: string) => JSON.stringify(s).replace(/[^\x20-\x7e]/gu, (c) => `<U+${(c.codePointAt(0) as number).toString(16)}>`);
-
-/** canonicalBytesOf(`signed`) for a document, and whether it is a view of the input. */
-function signedOf(text: string): { bytes: string; view: boolean } {
-  const input = own(text);
-  const doc = parseJsonDocument(input);
-  const out = doc.canonicalBytesOf((doc.value as JsonObject).signed as JsonObject);
-  return { bytes: out.toString('utf8'), view: out.buffer === input.buffer };
-}
-
-function isViewOfSource(t: Test, text: string, canonical: string): void {
-  t.same(signedOf(text), { bytes: canonical, view: true }, `${label(text)} is used as it is`);
-}
-
-function isReencoded(t: Test, text: string, canonical: string): void {
-  t.same(signedOf(text), { bytes: canonical, view: false }, `${label(text)} is re-encoded`);
-}
 
 t.test('canonical source bytes come back as a view of the input, at the right offsets', async (t) => {
   isViewOfSource(t, '{"signed":{"a":1}}', '{"a":1}');

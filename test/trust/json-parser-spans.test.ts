@@ -6,23 +6,11 @@
 import t, { type Test } from 'tap';
 import { parseJsonDocument, type JsonObject, type JsonValue } from '../../src/trust/canonical.js';
 import { Parser } from '../../src/trust/json-parser.js';
+import { isReencoded as isDocumentReencoded, label, own } from '../helpers/canonical-spans.js';
 
-/** Bytes in an ArrayBuffer of their own, so a view of them can be told from a fresh encoding. */
-const own = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
-
-/** An assertion name that keeps the TAP line intact. */
-const label = (s: string) => JSON.stringify(s).replace(/[^\x20-\x7e]/gu, (c) => `<U+${(c.codePointAt(0) as number).toString(16)}>`);
-
-/** canonicalBytesOf(`signed`) for a document, and whether it is a view of the input. */
-function signedOf(text: string): { bytes: string; view: boolean } {
-  const input = own(text);
-  const doc = parseJsonDocument(input);
-  const out = doc.canonicalBytesOf((doc.value as JsonObject).signed as JsonObject);
-  return { bytes: out.toString('utf8'), view: out.buffer === input.buffer };
-}
-
+/** `signed` (the value given) is re-encoded, not handed out as a view of the document's bytes. */
 function isReencoded(t: Test, signed: string, canonical: string): void {
-  t.same(signedOf(`{"signed":${signed}}`), { bytes: canonical, view: false }, `${label(signed)} is re-encoded`);
+  isDocumentReencoded(t, `{"signed":${signed}}`, canonical);
 }
 
 t.test('two different non-canonical features in one container never add up to canonical', async (t) => {
