@@ -98,12 +98,13 @@ async function contract(t: Test, make: () => Promise<Stores>) {
   await t.test('parent hints are kept per GUN until their parent trust expires', async (t) => {
     const { results } = await make();
     const [p1, p2, c1, c2] = ['p1', 'p2', 'c1', 'c2'].map((x) => 'sha256:' + x.padEnd(64, x.slice(-1)));
-    await results.addParentHint('docker.io/p', p1 as string, [c1 as string, c2 as string], 150);
+    // long enough that a busy machine reads it back before it expires (a store round trip or two)
+    await results.addParentHint('docker.io/p', p1 as string, [c1 as string, c2 as string], 1_000);
     t.same(await results.parentHints('docker.io/p', c1 as string), [p1]);
     t.same(await results.parentHints('docker.io/other', c1 as string), [], 'not for another repository');
     await results.addParentHint('docker.io/p', p1 as string, [c1 as string], 60_000); // a longer-lived parent extends it
     await results.addParentHint('docker.io/p', p2 as string, [c1 as string], 60_000);
-    await sleep(250);
+    await sleep(1_100);
     t.same((await results.parentHints('docker.io/p', c1 as string)).sort(), [p1, p2].sort());
     t.same(await results.parentHints('docker.io/p', c2 as string), [], 'expired');
   });

@@ -11,7 +11,7 @@ import { ResilientTrustStore, type TrustStateEvent } from '../../src/cache/resil
 import { openStores } from '../../src/cache/stores.js';
 import { parseConfig } from '../../src/config/config.js';
 import { ConfigError, StoreUnavailableError } from '../../src/errors.js';
-import { startRedis, type Peer } from '../helpers/peers.js';
+import { stallRedis, startRedis, type Peer } from '../helpers/peers.js';
 import { tempDir } from '../helpers/process.js';
 
 const dir = tempDir('resilient');
@@ -96,13 +96,11 @@ t.test('stalled by DEBUG SLEEP: refused while stalled; healthy again on the next
   await remember(a, GUN);
   let reconnects = 0;
   a.health.client.on('reconnecting', () => reconnects++);
-  const c = await raw(t, redis);
-  const stalled = c.call('DEBUG', 'SLEEP', '4');
-  await sleep(100);
+  const stalled = await stallRedis(redis.url, 4);
   await t.rejects(a.trust.getMetadata(OTHER, 'root'), { code: 'STORE_UNAVAILABLE' }, 'a first contact while the store is stalled');
   t.equal(a.health.up, false);
   t.same((await a.trust.getVersions(GUN)).get('timestamp'), 9, 'the remembered repository goes on from memory');
-  await stalled;
+  await stalled.over;
   await until('the store is healthy again', async () => a.health.up);
   t.equal(reconnects, 0, 'recovered by a successful command, not by a reconnect');
   t.equal(await a.trust.getMetadata(OTHER, 'root'), undefined, 'an authoritative never-seen again');

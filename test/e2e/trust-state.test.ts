@@ -20,7 +20,7 @@ import { Redis } from 'ioredis';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { ALL_MANIFEST_TYPES, buildLayouts, manifestOf, push } from '../helpers/images.js';
 import { NotaryCli, PASSPHRASES, startNotaryServer } from '../helpers/notary.js';
-import { startRedis, startRegistry, type Peer } from '../helpers/peers.js';
+import { stallRedis, startRedis, startRegistry, type Peer } from '../helpers/peers.js';
 import { tempDir } from '../helpers/process.js';
 import { settled } from '../helpers/redis-ha.js';
 import { startInProcess, startProcess, type RunningTrustgate, type TrustgateSpec } from '../helpers/trustgate.js';
@@ -123,14 +123,11 @@ t.test('trust state through store faults and certificate expiry', async (t) => {
     t.teardown(b.stop);
 
     forge();
-    const admin = new Redis(redis.url);
-    t.teardown(() => admin.disconnect());
-    const stalled = admin.call('DEBUG', 'SLEEP', '4');
-    await sleep(200);
+    const stalled = await stallRedis(redis.url, 4);
     const during = await pull(b, REPO, 'v1');
     t.not(during.digest, evilImage.digest, 'never the attacker’s image');
     t.same({ status: during.status, reason: during.reason, store: typeof during.detail?.store }, { status: 503, reason: 'STORE_UNAVAILABLE', store: 'string' }, 'refused: the store cannot answer, and the detail names it');
-    await stalled;
+    await stalled.over;
 
     t.ok(await eventually(async () => (await pull(b, REPO, 'v1')).reason !== 'STORE_UNAVAILABLE'), 'the store answers again');
     // `latest`: a tag no replica has verified yet, so B verifies the forged data now

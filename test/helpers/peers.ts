@@ -3,6 +3,8 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { freePort, portOpen, startDaemon, waitFor, type Daemon } from './process.js';
 
 export interface Peer {
@@ -49,6 +51,27 @@ export async function startRedis(dir: string, o: { port?: number; persist?: bool
   );
   await waitFor('redis', () => portOpen(port), 20_000, daemon);
   return { url: `redis://127.0.0.1:${port}/0`, port, daemon, stop: () => daemon.stop() };
+}
+
+/**
+ * Stall a redis-server (started with `--enable-debug-command local`) for `seconds` with DEBUG SLEEP,
+ * and resolve only once it is stalled: a PING from another connection goes unanswered for 150 ms.
+ * Sending the command is not enough: a request another client sends a moment later can still be
+ * served first (a new connection's handshake, or the server not yet scheduled on a busy machine).
+ * `over` resolves when the server answers again.
+ */
+export async function stallRedis(url: string, seconds: number): Promise<{ over: Promise<unknown> }> {
+  const admin = new Redis(url, { maxRetriesPerRequest: 0 });
+  const probe = new Redis(url, { maxRetriesPerRequest: 0 });
+  await Promise.all([admin.ping(), probe.ping()]);
+  const over = admin.call('DEBUG', 'SLEEP', String(seconds)).finally(() => {
+    admin.disconnect();
+    probe.disconnect();
+  });
+  for (;;) {
+    const answered = await Promise.race([probe.ping().then(() => true), sleep(150).then(() => false)]);
+    if (!answered) return { over };
+  }
 }
 
 /** A TCP forwarder as its own process: kill it to make the target unreachable, start it again on the same port. */
