@@ -33,6 +33,9 @@ const stops: (() => Promise<void>)[] = [];
  */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
+/** Warm GET rounds, trustgate and the floor alternating, and the seconds of each run. */
+const WARM_ROUNDS = Number(process.env.BENCH_WARM_ROUNDS ?? 7);
+const WARM_SECONDS = process.env.BENCH_WARM_SECONDS ?? '5';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function main() {
@@ -79,14 +82,42 @@ async function main() {
   for (const [label, base] of [
     ['registry direct', registry.url],
     ['nginx → registry', nginx],
-    ['trustgate → registry (warm, verified)', tg.url],
-    ['bare node:http server, same bytes from memory (floor)', `http://127.0.0.1:${staticPort}`],
   ] as const) {
     // unmeasured first: a server's first seconds under load are JIT warm-up (its p99 then measures
     // the compiler, not the server); every row gets the same
     await wrk(manifest(base), '3');
     rows.push([label, await wrk(manifest(base), DURATION), await ab(manifest(base), DURATION)]);
   }
+  // a bare fastify server with the same bytes: what fastify itself costs on this path
+  const fastifyPort = await freePort();
+  const bareFastify = startDaemon('fastify-static', process.execPath, [...NODE_FLAGS, join(import.meta.dirname, 'fastify-static.mjs'), String(fastifyPort), manifestFile, v1.mediaType, v1.digest], join(dir.path, 'fastify-static.log'));
+  stops.push(() => bareFastify.stop());
+  await waitFor('fastify static', () => portOpen(fastifyPort));
+
+  // trustgate, the floor and bare fastify: WARM_ROUNDS rounds of one WARM_SECONDS GET run each, in
+  // an order that rotates from round to round, so drift in a shared machine's speed hits all alike;
+  // each figure is the median of its rounds (single runs put trustgate anywhere in 0.55–0.9× the
+  // floor's req/s and 1.3–3.3× its p99 from one run to the next on this machine)
+  const trio = [
+    ['trustgate → registry (warm, verified)', tg.url],
+    ['bare node:http server, same bytes from memory (floor)', `http://127.0.0.1:${staticPort}`],
+    ['bare fastify server, same bytes from memory (no plugins, no logger)', `http://127.0.0.1:${fastifyPort}`],
+  ] as const;
+  for (const [, base] of trio) await wrk(manifest(base), '3');
+  const rounds: WrkResult[][] = [];
+  for (let i = 0; i < WARM_ROUNDS; i++) {
+    const got: WrkResult[] = [];
+    for (let j = 0; j < trio.length; j++) {
+      const k = (i + j) % trio.length;
+      got[k] = await wrk(manifest(trio[k]?.[1] as string), WARM_SECONDS);
+    }
+    rounds.push(got);
+  }
+  const medianRun = (k: number): WrkResult => {
+    const runs = rounds.map((r) => r[k] as WrkResult);
+    return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), errors: runs.reduce((n, r) => n + r.errors, 0) };
+  };
+  for (const [k, [label, base]] of trio.entries()) rows.push([label, medianRun(k), await ab(manifest(base), DURATION)]);
 
   // the blob runs are interleaved (one download of each, round after round) so drift in a shared
   // machine's speed hits every row alike; a bare Node.js pipe shows what Node itself allows here,
@@ -155,6 +186,7 @@ async function main() {
   const direct = rows[0] as (typeof rows)[number];
   const tgRow = rows[2] as (typeof rows)[number];
   const floorRow = rows[3] as (typeof rows)[number];
+  const fastifyGet = (rows[4] as (typeof rows)[number])[1];
   type Blob = (typeof blobs)[number];
   const [directBlob, nginxBlob, pipeBlob, streamBlob, redirectBlob, , frontBlob] = blobs as [Blob, Blob, Blob, Blob, Blob, Blob, Blob];
   const f = (n: number, d = 0) => n.toFixed(d);
@@ -167,6 +199,8 @@ async function main() {
     '| manifest by signed tag | GET req/s (wrk) | GET p50 | GET p99 | HEAD req/s (ab) | HEAD p50 | HEAD p99 | errors | GET × registry direct |',
     '|---|---|---|---|---|---|---|---|---|',
     ...rows.map(([label, g, h]) => `| ${label} | ${f(g.rps)} | ${f(g.p50, 2)} ms | ${f(g.p99, 2)} ms | ${f(h.rps)} | ${f(h.p50)} ms | ${f(h.p99)} ms | ${g.errors + h.errors} | ${f(g.rps / directGet.rps, 2)}× |`),
+    '',
+    `The GET figures of trustgate, the floor and bare fastify are medians of ${WARM_ROUNDS} rounds of ${WARM_SECONDS}s runs, their order rotating (the others one ${DURATION}s run); each round's trustgate ÷ floor: req/s ${rounds.map(([a, b]) => x((a as WrkResult).rps, (b as WrkResult).rps)).join(' ')}, p99 ${rounds.map(([a, b]) => x((a as WrkResult).p99, (b as WrkResult).p99)).join(' ')}; bare fastify ÷ floor (medians): req/s ${x(fastifyGet.rps, floorGet.rps)}, p99 ${x(fastifyGet.p99, floorGet.p99)}.`,
     '',
     `| ${BLOB_MIB} MiB blob GET (median of ${ROUNDS} interleaved rounds) | curl MB/s | × nginx | × bare Node pipe | × direct | own client (undici) MB/s | × bare Node pipe | × direct |`,
     '|---|---|---|---|---|---|---|---|',

@@ -4,10 +4,13 @@
 //   BENCH_SECONDS (3)   length of each run        WARM_ROUNDS (5)   runs per server
 //   WARM_LOG_LEVEL      trustgate's log level (default info, as `serve` runs without a config)
 //   WARM_PROFILE=<dir>  run trustgate under `node --cpu-prof` and write its profile there
+//   WARM_REFRESH (1h)   trustgate's trust.refreshInterval (serve's default is 10s)
+//   WARM_NODE_ARGS      more Node.js options for trustgate (e.g. "--trace-gc"; its log is kept in
+//                       WARM_LOG=<file> when given)
 // Run: npm run build && npm run bench:warm
 
 import { join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { NODE_FLAGS } from '../src/node-flags.js';
 import { ALL_MANIFEST_TYPES, buildLayouts, manifestOf, push } from '../test/helpers/images.js';
@@ -20,6 +23,8 @@ const SECONDS = process.env.BENCH_SECONDS ?? '3';
 const ROUNDS = Number(process.env.WARM_ROUNDS ?? 5);
 const LEVEL = process.env.WARM_LOG_LEVEL ?? 'info';
 const PROFILE = process.env.WARM_PROFILE;
+const NODE_ARGS = (process.env.WARM_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const KEEP_LOG = process.env.WARM_LOG;
 const REPO = 'library/warm';
 const dir = tempDir('warm');
 const stops: (() => Promise<void>)[] = [];
@@ -75,11 +80,14 @@ async function main() {
 
   const port = await freePort();
   const cfg = join(dir.path, 'trustgate.yaml');
-  const doc = configDoc({ upstreams: [{ name: 'docker.io', registry: registry.url, notary: notary.url, ca: notary.caPath, default: true }], trust: { refreshInterval: '1h' } }, port);
+  const doc = configDoc({ upstreams: [{ name: 'docker.io', registry: registry.url, notary: notary.url, ca: notary.caPath, default: true }], trust: { refreshInterval: process.env.WARM_REFRESH ?? '1h' } }, port);
   writeFileSync(cfg, stringify({ ...doc, log: { level: LEVEL } }));
-  const flags = [...NODE_FLAGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [])];
+  const flags = [...NODE_FLAGS, ...NODE_ARGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [])];
   const tg = startDaemon('trustgate', process.execPath, [...flags, CLI, 'serve', '-c', cfg], join(dir.path, 'trustgate.log'));
-  stops.push(() => tg.stop(30_000));
+  stops.push(async () => {
+    await tg.stop(30_000);
+    if (KEEP_LOG) copyFileSync(join(dir.path, 'trustgate.log'), KEEP_LOG);
+  });
   await waitFor('trustgate', () => portOpen(port), 20_000, tg);
   const url = `http://127.0.0.1:${port}/v2/${REPO}/manifests/v1`;
   const warm = await fetch(url, { headers: { accept: ALL_MANIFEST_TYPES.join(',') } });
