@@ -11,46 +11,13 @@ import type { Decision } from '../../src/policy/policy.js';
 import { ManifestService } from '../../src/pull/manifests.js';
 import { SignatureArtifacts } from '../../src/pull/signature-artifacts.js';
 import type { PullTarget } from '../../src/pull/target.js';
-import type { DigestVerdict, ResolvedTag, TrustSource } from '../../src/pull/trust-source.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../../src/registry/media-types.js';
 import { DOCKER_ROLES, NO_PINNING } from '../../src/trust/index.js';
 import { digestOf, FakeRegistry } from '../helpers/fake-registry.js';
 import { rejectsWith } from '../helpers/trust.js';
+import { image, indexOf, INTERVAL, Verdicts } from '../helpers/verdicts.js';
 
 const REPO = 'library/answers';
-const INTERVAL = 60_000;
-const image = (n: string) => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { digest: `sha256:${n.repeat(64)}` }, layers: [] }));
-const indexOf = (...children: string[]) => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: children.map((digest) => ({ mediaType: OCI_MANIFEST, digest, size: 1 })) }));
-
-/** Signs what a test says; counts questions; can be made to fail. */
-class Verdicts {
-  tags = new Map<string, { digest: string; length?: number; stale?: boolean; cache?: 'hit' | 'miss' }>();
-  signed = new Set<string>();
-  expires = Number.MAX_SAFE_INTEGER;
-  verifiedAt = 0;
-  failing = false;
-  asked: string[] = [];
-  readonly source: TrustSource = {
-    system: 'notary',
-    resolveTag: async (_p, tag): Promise<ResolvedTag> => {
-      this.asked.push(tag);
-      if (this.failing) throw new UnreachableError('sim://notary', 'down');
-      const v = this.tags.get(tag);
-      if (!v) throw new PolicyDeniedError('DIGEST_NOT_SIGNED', 'unsigned');
-      const verdict = { system: 'notary' as const, digest: v.digest, length: v.length, signedBy: 'targets/releases', signers: ['k1'], expires: this.expires, verifiedAt: this.verifiedAt, stale: v.stale };
-      return { verdict, cache: v.cache ?? 'miss' };
-    },
-    admitDigest: async (_p, digest): Promise<DigestVerdict> => {
-      this.asked.push(digest);
-      if (this.failing) throw new UnreachableError('sim://notary', 'down');
-      const signed = this.signed.has(digest);
-      return { system: 'notary', signed, signedBy: signed ? 'targets' : undefined, expires: this.expires, verifiedAt: this.verifiedAt };
-    },
-    signedTags: async () => new Set(),
-    invalidate: () => undefined,
-    expiries: () => [],
-  };
-}
 
 async function world(t: Test, decision: Partial<Decision> = {}) {
   const registry = new FakeRegistry();

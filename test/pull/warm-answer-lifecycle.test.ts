@@ -6,64 +6,19 @@
 // another answer has taken its place.
 
 import t, { type Test } from 'tap';
-import { MemoryResultCache } from '../../src/cache/results.js';
-import { PolicyDeniedError, UnreachableError } from '../../src/errors.js';
-import { ManifestService } from '../../src/pull/manifests.js';
+import { UnreachableError } from '../../src/errors.js';
 import type { PullTarget } from '../../src/pull/target.js';
-import type { DigestVerdict, ResolvedTag, TagVerdict, TrustSource } from '../../src/pull/trust-source.js';
+import type { TagVerdict } from '../../src/pull/trust-source.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../../src/registry/media-types.js';
-import { DOCKER_ROLES, NO_PINNING } from '../../src/trust/index.js';
-import { FakeRegistry } from '../helpers/fake-registry.js';
 import { rejectsWith } from '../helpers/trust.js';
-import { image, indexOf, INTERVAL, START } from '../helpers/verdicts.js';
+import { image, indexOf, INTERVAL, START, world as verdictWorld } from '../helpers/verdicts.js';
 
-type TagAnswer = Partial<TagVerdict> & { readonly digest: string };
-
-/** Answers what a test sets (read when asked); a tag question can be held until the test lets it go. */
-class Answers {
-  readonly tags = new Map<string, TagAnswer>();
-  readonly signed = new Set<string>();
-  verifiedAt = START;
-  failing = false;
-  hold: Promise<void> | undefined;
-  readonly asked: string[] = [];
-  readonly source: TrustSource = {
-    system: 'notary',
-    resolveTag: async (_p, tag): Promise<ResolvedTag> => {
-      this.asked.push(`tag ${tag}`);
-      const answer = this.tags.get(tag); // the answer as of the question, however long it is held
-      const hold = this.hold;
-      if (hold) await hold;
-      if (this.failing) throw new UnreachableError('sim://notary', 'down');
-      if (!answer) throw new PolicyDeniedError('DIGEST_NOT_SIGNED', 'unsigned');
-      const verdict: TagVerdict = { system: 'notary', signedBy: 'targets/releases', signers: ['k1'], expires: Number.MAX_SAFE_INTEGER, verifiedAt: this.verifiedAt, ...answer };
-      return { verdict, cache: 'miss' };
-    },
-    admitDigest: async (_p, digest): Promise<DigestVerdict> => {
-      this.asked.push(`digest ${digest}`);
-      if (this.failing) throw new UnreachableError('sim://notary', 'down');
-      const signed = this.signed.has(digest);
-      return { system: 'notary', signed, signedBy: signed ? 'targets' : undefined, expires: Number.MAX_SAFE_INTEGER, verifiedAt: this.verifiedAt };
-    },
-    signedTags: async () => new Set(),
-    invalidate: () => undefined,
-    expiries: () => [],
-  };
-}
-
+/** The shared verdict world (test/helpers/verdicts.ts) with library/warm's v1 pushed and signed. */
 async function world(t: Test) {
-  const registry = new FakeRegistry();
-  const upstream = await registry.start(t);
-  const answers = new Answers();
-  let now = START;
-  const clock = () => now;
-  const results = new MemoryResultCache(1 << 20, 1_000, clock);
-  const manifests = new ManifestService({ trustFor: () => answers.source, results, maxBytes: 1 << 20, refreshIntervalMs: INTERVAL, clock });
-  const targetOf = (gun: string): PullTarget => ({ upstream, repository: 'library/warm', gun, decision: { action: 'verify', roles: DOCKER_ROLES, pinning: NO_PINNING, rule: '*' }, accept: undefined });
-  const target = targetOf('docker.io/library/warm');
-  const v1 = registry.push(image('1'), OCI_MANIFEST);
-  answers.tags.set('v1', { digest: v1 });
-  return { registry, answers, results, manifests, targetOf, target, v1, now: clock, at: (ms: number) => (now = ms) };
+  const w = await verdictWorld(t, { noArtifacts: true, maxHints: 1_000, repository: 'library/warm' });
+  const v1 = w.registry.push(image('1'), OCI_MANIFEST);
+  w.verdicts.tags.set('v1', { digest: v1 });
+  return { ...w, answers: w.verdicts, v1 };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -77,7 +32,7 @@ t.test('invalidating some repositories forgets exactly their warm answers', asyn
   w.manifests.invalidate(['docker.io/library/a', 'docker.io/library/none']);
   t.equal(w.manifests.warm(a, 'v1'), undefined, 'a named repository: forgotten');
   t.equal(w.manifests.warm(ab, 'v1')?.cache, 'hot', 'a repository not named: still warm');
-  t.same(w.answers.asked, ['tag v1', 'tag v1'], 'warm() asks no one');
+  t.same(w.answers.asked, ['v1', 'v1'], 'warm() asks no one');
   t.equal((await w.manifests.get(a, 'v1')).cache, 'miss', 'verified again');
   t.equal((await w.manifests.get(ab, 'v1')).cache, 'hot');
 });
@@ -106,7 +61,7 @@ t.test('a warm digest is refreshed ahead through the digest question and stays w
   w.at(START + INTERVAL / 2);
   t.equal((await w.manifests.get(w.target, w.v1)).cache, 'hot');
   await settle();
-  t.same(w.answers.asked, [`digest ${w.v1}`, `digest ${w.v1}`]);
+  t.same(w.answers.asked, [w.v1, w.v1], 'the digest question, twice');
   t.equal((await w.manifests.get(w.target, w.v1)).cache, 'hot');
 });
 
