@@ -1,7 +1,9 @@
 // A second baseline for warm manifest latency: a bare fastify server (no plugins, no logger)
 // answering every request with the same bytes and headers trustgate sends, launched with the V8
-// flags trustgate runs with. Between the bare node:http floor and trustgate, it shows what fastify
-// itself costs on this path. Usage: node bench/fastify-static.mjs <port> <manifest file> <media type> <digest>
+// flags trustgate runs with: what the leanest fastify app costs against the bare node:http floor.
+// trustgate answers warm pulls in front of fastify's request listener (src/server/warm-path.ts), so
+// this is not its ceiling; it is what routing every warm pull through fastify would start from.
+// Usage: node bench/fastify-static.mjs <port> <manifest file> <media type> <digest>
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 

@@ -90,7 +90,8 @@ async function main() {
     await wrk(manifest(base), '3');
     rows.push([label, await wrk(manifest(base), DURATION), await ab(manifest(base), DURATION)]);
   }
-  // a bare fastify server with the same bytes: what fastify itself costs on this path
+  // a bare fastify server with the same bytes: what the leanest fastify app costs on this path
+  // (trustgate answers warm pulls in front of fastify's listener, so not its ceiling)
   const fastifyPort = await freePort();
   const bareFastify = startDaemon('fastify-static', process.execPath, [...NODE_FLAGS, join(import.meta.dirname, 'fastify-static.mjs'), String(fastifyPort), manifestFile, v1.mediaType, v1.digest], join(dir.path, 'fastify-static.log'));
   stops.push(() => bareFastify.stop());
