@@ -20,15 +20,26 @@ t.test('SIGTERM: in-flight pulls finish, new ones are refused, the process exits
   t.equal((await fetch(`${tg.url}/healthz`)).status, 200);
   const exited = new Promise<number | null>((r) => tg.daemon.child.once('exit', (code) => r(code)));
 
-  const inflight = fetch(`${tg.url}/v2/library/x/blobs/sha256:${'a'.repeat(64)}`).then(async (r) => Buffer.from(await r.arrayBuffer()).length);
-  await new Promise((r) => setTimeout(r, 250));
+  // in flight for sure: trustgate has answered with the headers, the body streams for about a second
+  const response = await fetch(`${tg.url}/v2/library/x/blobs/sha256:${'a'.repeat(64)}`);
+  t.equal(response.status, 200);
+  let streaming = true;
+  const inflight = response.arrayBuffer().then((b) => {
+    streaming = false;
+    return b.byteLength;
+  });
   tg.daemon.child.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 150));
-  const late = await fetch(`${tg.url}/healthz`).then(
-    (r) => `HTTP ${r.status}`,
-    () => 'refused',
-  );
+  // answered until the signal is handled; then no new request is served
+  let late = 'HTTP 200';
+  for (const deadline = Date.now() + 5_000; late === 'HTTP 200' && Date.now() < deadline; ) {
+    late = await fetch(`${tg.url}/healthz`).then(
+      (r) => `HTTP ${r.status}`,
+      () => 'refused',
+    );
+    if (late === 'HTTP 200') await new Promise((r) => setTimeout(r, 20));
+  }
   t.ok(late === 'refused' || late === 'HTTP 503', `a new request during shutdown is not served (${late})`);
+  t.ok(streaming, 'refused while the in-flight blob was still streaming');
   t.equal(await inflight, SLOW_BLOB_SIZE, 'the in-flight blob completed');
   const done = Date.now();
   t.equal(await exited, 0, 'exit status 0');
