@@ -14,8 +14,9 @@
 //
 // StoreFloorsOnly: in the store modules (src/cache: any module with a class implementing TrustStore,
 // AtomicTrustStore or ResultCache), only the floor logic is mutated — putMetadata, putAll and
-// getVersions of each TrustStore, where the rollback floors are read and raised, and the directory
-// store's `plan` (the index after a write: floors only go up, rotated keys drop theirs). Connection
+// getVersions of each TrustStore, where the rollback floors are read and raised, the directory
+// store's `plan` (the index after a write: floors only go up, rotated keys drop theirs) and
+// `applyFloor` (the floor rule the memory and staging stores share). Connection
 // handling, result caches and file plumbing are out of the mutation scope. (Told by content, not file name: Stryker does not give ignorers the
 // file name.)
 
@@ -54,7 +55,7 @@ function isErrorMessage(call, index) {
 }
 
 const FLOOR_METHODS = new Set(['putMetadata', 'putAll', 'getVersions']);
-const FLOOR_FUNCTIONS = new Set(['plan']);
+const FLOOR_FUNCTIONS = new Set(['plan', 'applyFloor']);
 const TRUST_STORES = new Set(['TrustStore', 'AtomicTrustStore']);
 const STORE_INTERFACES = new Set([...TRUST_STORES, 'ResultCache']);
 const storeModules = new WeakMap();

@@ -2,8 +2,7 @@
 // bundle against it, and only if all of them verified are the writes handed to the real store — in
 // one atomic batch when the real store can do that (the trust.bundles directory), else one by one.
 
-import { ROOT } from '../trust/metadata.js';
-import type { TrustStore } from './trust-store.js';
+import { applyFloor, type TrustStore } from './trust-store.js';
 
 export interface StoredWrite {
   readonly gun: string;
@@ -38,7 +37,7 @@ export interface StagingOptions {
 export class StagingTrustStore implements TrustStore {
   private readonly writes: StoredWrite[] = [];
   /** The staged writes of each repository, in order: replayed over the real store's floors. */
-  private readonly byGun = new Map<string, StoredWrite[]>();
+  private readonly byGun = new Map<string, (StoredWrite & { readonly resetFloors: readonly string[] })[]>();
 
   constructor(
     private readonly target: TrustStore,
@@ -68,7 +67,7 @@ export class StagingTrustStore implements TrustStore {
    */
   async getVersions(gun: string): Promise<Map<string, number>> {
     const floors = await this.target.getVersions(gun);
-    for (const w of this.byGun.get(gun) ?? []) raiseFloor(floors, w);
+    for (const w of this.byGun.get(gun) ?? []) applyFloor(floors, w.role, w.version, w.resetFloors);
     return floors;
   }
 
@@ -84,12 +83,4 @@ export class StagingTrustStore implements TrustStore {
   }
 
   async close(): Promise<void> {}
-}
-
-/** MemoryTrustStore.putMetadata's floor rule, on a copy of the floors. */
-function raiseFloor(floors: Map<string, number>, w: StoredWrite): void {
-  const floor = floors.get(w.role) ?? 0;
-  if (w.version < floor) return; // never replace newer trust data with older
-  if (w.role === ROOT && floor > 0 && w.version > floor) for (const r of w.resetFloors ?? []) floors.delete(r);
-  floors.set(w.role, w.version);
 }

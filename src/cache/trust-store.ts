@@ -18,6 +18,20 @@ export interface TrustStore {
   close(): Promise<void>;
 }
 
+/**
+ * The floor rule of a write (TrustStore.putMetadata), applied to one repository's `floors`: a version
+ * below the role's floor changes nothing (false); otherwise the floor becomes `version`, and a root
+ * that replaces an older one first drops the floors it names. The memory store and the staging
+ * store's view of the floors a commit will leave both keep it here.
+ */
+export function applyFloor(floors: Map<string, number>, role: string, version: number, resetFloors: readonly string[]): boolean {
+  const floor = floors.get(role) ?? 0;
+  if (version < floor) return false; // never replace newer trust data with older
+  if (role === ROOT && floor > 0 && version > floor) for (const r of resetFloors) floors.delete(r);
+  floors.set(role, version);
+  return true;
+}
+
 /** In-process store: the default when no Redis is configured. */
 export class MemoryTrustStore implements TrustStore {
   private readonly metadata = new Map<string, Buffer>();
@@ -30,11 +44,7 @@ export class MemoryTrustStore implements TrustStore {
   async putMetadata(gun: string, role: string, bytes: Buffer, version: number, resetFloors: readonly string[] = []): Promise<void> {
     let v = this.versions.get(gun);
     if (!v) this.versions.set(gun, (v = new Map()));
-    const floor = v.get(role) ?? 0;
-    if (version < floor) return; // never replace newer trust data with older
-    if (role === ROOT && floor > 0 && version > floor) for (const r of resetFloors) v.delete(r);
-    this.metadata.set(`${gun}\n${role}`, Buffer.from(bytes));
-    v.set(role, version);
+    if (applyFloor(v, role, version, resetFloors)) this.metadata.set(`${gun}\n${role}`, Buffer.from(bytes));
   }
 
   /** Repositories whose root this store holds. */
